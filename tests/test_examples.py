@@ -14,6 +14,7 @@ EXPECT = {
     "xor.py": "two layers right on 4/4",
     "backprop_errors.py": "= Wᵀ·(e·o·(1−o))",
     "init_rule.py": "first-layer weights moved: False",
+    "draw_network.py": "0.weight (100, 784)",
 }
 
 
@@ -23,8 +24,8 @@ def test_every_example_is_listed():
 
 
 @pytest.mark.parametrize("name", sorted(EXPECT))
-def test_example_runs(name):
+def test_example_runs(name, tmp_path):
     out = subprocess.run([sys.executable, str(EXAMPLES / name)], capture_output=True,
-                         text=True, timeout=120, cwd=EXAMPLES.parent)
+                         text=True, timeout=120, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert EXPECT[name] in out.stdout

