@@ -1,0 +1,156 @@
+"""The `tinygrad-nn` command end to end on the bundled digits, and its clean failures."""
+
+import gzip
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tinygrad_nn.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def accuracy(out):
+    m = re.search(r"^test accuracy: (\d\.\d{4})$", out, re.M)
+    assert m, out
+    return float(m.group(1))
+
+
+def test_train_save_evaluate_same_accuracy(capsys, tmp_path):
+    model = tmp_path / "m.npz"
+    code, out, _ = run(capsys, "train", "--epochs", "2", "--hidden", "30", "--save", str(model))
+    assert code == 0
+    acc = accuracy(out)
+    assert acc > 0.85 and out.strip().splitlines()[-1].startswith("test accuracy: ")
+    assert "epoch 2/2" in out
+    code, out, _ = run(capsys, "evaluate", "--model", str(model))
+    assert code == 0 and accuracy(out) == acc
+
+
+def test_book_rule_trains_and_saves(capsys, tmp_path):
+    model = tmp_path / "book.npz"
+    code, out, _ = run(capsys, "train", "--rule", "book", "--epochs", "2", "--hidden", "30",
+                       "--save", str(model), "--quiet")
+    assert code == 0 and accuracy(out) > 0.8
+    code, out2, _ = run(capsys, "evaluate", "--model", str(model))
+    assert accuracy(out2) == accuracy(out)
+
+
+def test_train_on_a_csv_path_uses_last_20_percent(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    y = np.tile(np.arange(10), 10)
+    X = (rng.integers(0, 40, (100, 16)) + (y[:, None] == np.arange(16)) * 200).clip(0, 255)
+    path = tmp_path / "tiny.csv.gz"
+    path.write_bytes(gzip.compress("\n".join(
+        ",".join(map(str, [lab, *row])) for lab, row in zip(y, X)).encode()))
+    code, out, _ = run(capsys, "train", "--data", str(path), "--epochs", "30", "--hidden", "20")
+    assert code == 0 and "on 80 samples, testing on 20" in out and accuracy(out) >= 0.8
+
+
+def test_graph_plot_and_backquery(capsys, tmp_path):
+    model = tmp_path / "m.npz"
+    code, out, _ = run(capsys, "train", "--epochs", "1", "--hidden", "20", "--save",
+                       str(model), "--graph", str(tmp_path / "g.dot"),
+                       "--plot", str(tmp_path / "p.png"), "--quiet")
+    assert code == 0
+    assert (tmp_path / "g.dot").read_text().startswith("digraph")
+    assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+    code, out, _ = run(capsys, "backquery", "--model", str(model), "--label", "3", "-o",
+                       str(tmp_path / "three.png"))
+    assert code == 0 and (tmp_path / "three.png").read_bytes()[:4] == b"\x89PNG"
+    code, out, _ = run(capsys, "graph", "--model", str(model), "-o", str(tmp_path / "n.dot"))
+    assert code == 0 and "0.weight" in (tmp_path / "n.dot").read_text()
+
+
+def test_explain_prints_both_rules(capsys):
+    code, out, _ = run(capsys, "explain")
+    assert code == 0
+    rows = {line.split()[0]: line.split() for line in out.splitlines()
+            if line.startswith(("output ", "hidden "))}
+    out_row, hid_row = rows["output"], rows["hidden"]
+    assert float(out_row[-2]) < 1e-12 and float(out_row[-1]) == pytest.approx(1.0)
+    assert float(hid_row[-1]) > 1.5  # the text's hidden update is larger than the gradient's
+    assert "text" in out and "autograd" in out and "o·(1−o)" in out
+
+
+def test_divergence_keeps_the_old_checkpoint(capsys, tmp_path):
+    model = tmp_path / "m.npz"
+    assert run(capsys, "train", "--epochs", "1", "--hidden", "10", "--save", str(model),
+               "--quiet")[0] == 0
+    before = model.read_bytes()
+    code, out, err = run(capsys, "train", "--epochs", "2", "--hidden", "10", "--lr", "1e300",
+                         "--save", str(model), "--quiet")
+    assert code == 1 and "diverged" in err and "test accuracy" not in out
+    assert model.read_bytes() == before
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["train", "--epochs", "0"], "--epochs"),
+    (["train", "--lr", "-1"], "--lr"),
+    (["train", "--hidden", "many"], "--hidden"),
+    (["train", "--data", "/nonexistent/file.csv"], "/nonexistent/file.csv"),
+    (["evaluate", "--model", "/nonexistent/m.npz"], "/nonexistent/m.npz"),
+    (["backquery", "--model", "x.npz", "--label", "12"], "--label"),
+    (["train", "--rule", "magic"], "--rule"),
+])
+def test_clean_failures(argv, needle, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as e:  # argparse's own errors
+        code = e.code
+    _, err = capsys.readouterr()
+    assert code == 2 and needle in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("content, needle", [
+    (b"not a model", "bad.npz"),
+    (None, "not a tinygrad-nn model"),
+])
+def test_bad_model_files(tmp_path, content, needle):
+    path = tmp_path / "bad.npz"
+    if content is None:
+        np.savez(path, w=np.zeros(2))
+    else:
+        path.write_bytes(content)
+    proc = subprocess.run([sys.executable, "-m", "tinygrad_nn", "evaluate", "--model",
+                           str(path)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert len(proc.stderr.strip().splitlines()) == 1 and needle in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["train", "--epochs", "0"], "--epochs"),
+    (["train", "--data", "/nonexistent/file.csv"], "/nonexistent/file.csv"),
+    (["evaluate", "--model", "/nonexistent/m.npz", "--data", "digits"], "/nonexistent/m.npz"),
+    (["train", "--batch-size", "x"], "--batch-size"),
+])
+def test_failures_are_one_line_exit_2_no_traceback(argv, needle):
+    proc = subprocess.run([sys.executable, "-m", "tinygrad_nn", *argv], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in proc.stderr
+
+
+def test_malformed_data_file_names_file_and_line(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("1,2,3\n4,5\n")
+    code, _, err = run(capsys, "train", "--data", str(bad))
+    assert code == 2 and "bad.csv: line 2" in err and len(err.strip().splitlines()) == 1
+
+
+def test_wrong_input_size_for_model(tmp_path, capsys):
+    model = tmp_path / "m.npz"
+    run(capsys, "train", "--epochs", "1", "--hidden", "5", "--save", str(model), "--quiet")
+    data = tmp_path / "wide.csv"
+    data.write_text("\n".join("1," + ",".join(["0"] * 100) for _ in range(10)))
+    code, _, err = run(capsys, "evaluate", "--model", str(model), "--data", str(data))
+    assert code == 2 and "100 pixels" in err and "expects 64" in err

@@ -1,0 +1,110 @@
+"""fit/evaluate: loss goes down, divergence keeps the last good weights, Ctrl-C is clean."""
+
+import numpy as np
+import pytest
+
+import tinygrad_nn as tg
+from tinygrad_nn import Tensor, nn, optim
+from tinygrad_nn.book import BookNetwork
+from tinygrad_nn.train import evaluate, fit, fit_book, linear_decay
+
+
+def blobs(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    X = (rng.normal(size=(n, 4)) * 0.3 + np.eye(3, 4)[y]).astype(np.float32)
+    return X, y
+
+
+def small_model():
+    tg.manual_seed(0)
+    return nn.Sequential(nn.Linear(4, 8), nn.Sigmoid(), nn.Linear(8, 3), nn.Sigmoid())
+
+
+@pytest.mark.parametrize("loss, batch", [("squared_error", 1), ("squared_error", 16),
+                                         ("mse", 8), ("cross_entropy", 8)])
+def test_fit_lowers_the_loss(loss, batch):
+    X, y = blobs()
+    model = small_model()
+    h = fit(model, optim.SGD(model.parameters(), lr=1.0), (X, y), epochs=8, batch_size=batch,
+            loss=loss, num_classes=3, progress=False, validation=(X, y))
+    assert h.loss[-1] < h.loss[0]
+    assert len(h.loss) == len(h.accuracy) == len(h.test_accuracy) == 8
+    assert h.test_accuracy[-1] > 0.7 and h.samples == 8 * 200 and h.samples_per_second > 0
+    assert evaluate(model, X, y) == pytest.approx(h.test_accuracy[-1])
+
+
+def test_linear_decay_schedule_sets_the_learning_rate():
+    X, y = blobs(50)
+    model = small_model()
+    opt = optim.SGD(model.parameters(), lr=1.0)
+    h = fit(model, opt, (X, y), epochs=2, lr_schedule=linear_decay(1.0, 0.1), num_classes=3,
+            progress=False)
+    assert h.learning_rate[0] > h.learning_rate[1] > 0.1
+    assert opt.param_groups[0]["lr"] == h.learning_rate[-1]
+
+
+def test_divergence_stops_and_restores_last_good_epoch():
+    X, y = blobs(60)
+    model = small_model()
+    saved = []
+
+    def checkpoint(epoch, history):
+        saved.append([p.data.copy() for p in model.parameters()])
+
+    calls = {"n": 0}
+
+    def poisoned(out, labels):  # finite for 2 epochs of 60 steps, then NaN
+        calls["n"] += 1
+        loss = ((out - 0.5) ** 2).mean()
+        return loss * float("nan") if calls["n"] > 130 else loss
+
+    h = fit(model, optim.SGD(model.parameters(), lr=0.1), (X, y), epochs=5, loss=poisoned,
+            progress=False, checkpoint=checkpoint)
+    assert h.diverged and "diverged in epoch 3" in h.message and len(saved) == 2
+    for p, good in zip(model.parameters(), saved[-1]):
+        np.testing.assert_array_equal(p.data, good)
+        assert np.all(np.isfinite(p.data))
+
+
+def test_keyboard_interrupt_stops_cleanly():
+    X, y = blobs(40)
+    model = small_model()
+    calls = {"n": 0}
+
+    def interrupting(out, labels):
+        calls["n"] += 1
+        if calls["n"] == 50:
+            raise KeyboardInterrupt
+        return ((out - 0.5) ** 2).mean()
+
+    h = fit(model, optim.SGD(model.parameters(), lr=0.1), (X, y), epochs=3,
+            loss=interrupting, progress=False)
+    assert h.interrupted and h.samples == 49 and len(h.loss) == 1
+
+
+def test_fit_book_learns():
+    X, y = blobs(300)
+    net = BookNetwork(4, 8, 3, 0.3, rng=0)
+    h = fit_book(net, (X, y), epochs=5, progress=False, validation=(X, y))
+    assert h.test_accuracy[-1] > 0.8 and h.accuracy[-1] > h.accuracy[0] - 0.05
+
+
+def test_bad_arguments():
+    X, y = blobs(10)
+    model = small_model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="epochs"):
+        fit(model, opt, (X, y), epochs=0)
+    with pytest.raises(ValueError, match="10 inputs but 9 labels"):
+        fit(model, opt, (X, y[:9]))
+    with pytest.raises(ValueError, match="unknown loss"):
+        fit(model, opt, (X, y), loss="hinge")
+
+
+def test_evaluate_counts_correct_rows():
+    model = nn.Sequential(nn.Linear(2, 2, bias=False))
+    model[0].weight.data[...] = np.eye(2)
+    assert evaluate(model, np.array([[1, 0], [0, 1], [1, 0]], np.float32),
+                    np.array([0, 1, 1])) == pytest.approx(2 / 3)
+    assert isinstance(model(Tensor([[1.0, 0.0]])), Tensor)

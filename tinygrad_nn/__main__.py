@@ -1,0 +1,5 @@
+"""`python -m tinygrad_nn` is the `tinygrad-nn` command."""
+
+from .cli import run
+
+run()

@@ -1,0 +1,258 @@
+"""Training loops: `fit` (autograd, any model and optimizer), `fit_book` (the text's
+hand rule), `evaluate`, with progress bars, divergence guard and Ctrl-C handling."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .autograd import no_grad
+from .book import BookNetwork
+from .data import batches, one_hot
+from .nn.functional import cross_entropy, mse_loss, squared_error
+from .nn.module import Module
+from .optim import Optimizer
+from .tensor import Tensor
+
+__all__ = ["History", "fit", "fit_book", "evaluate", "predict", "linear_decay"]
+
+
+@dataclass
+class History:
+    """Per-epoch records of a run, and how it ended."""
+
+    loss: list = field(default_factory=list)            # mean loss per sample
+    accuracy: list = field(default_factory=list)        # training accuracy (running)
+    test_accuracy: list = field(default_factory=list)   # when validation data is given
+    learning_rate: list = field(default_factory=list)   # at the end of each epoch
+    seconds: float = 0.0
+    samples: int = 0
+    diverged: bool = False
+    interrupted: bool = False
+    message: str = ""
+
+    @property
+    def samples_per_second(self) -> float:
+        return self.samples / self.seconds if self.seconds > 0 else 0.0
+
+
+def linear_decay(start: float, end: float) -> Callable[[float], float]:
+    """Learning rate falling linearly from `start` to `end` over the run (progress 0..1)."""
+    return lambda progress: start + (end - start) * progress
+
+
+def predict(model: Any, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """Class predictions (argmax of the outputs) for the rows of X."""
+    if isinstance(model, BookNetwork):
+        from .book import sigmoid  # the text's query, on all rows at once
+
+        return np.argmax(sigmoid(sigmoid(X @ model.wih.T) @ model.who.T), axis=1)
+    out = []
+    with no_grad():
+        for i in range(0, len(X), batch_size):
+            out.append(np.argmax(model(Tensor(X[i: i + batch_size])).data, axis=1))
+    return np.concatenate(out) if out else np.zeros(0, np.int64)
+
+
+def evaluate(model: Any, X: np.ndarray, y: np.ndarray) -> float:
+    """Fraction of rows whose predicted class equals the label."""
+    if len(X) != len(y):
+        raise ValueError(f"evaluate: {len(X)} inputs but {len(y)} labels")
+    if len(y) == 0:
+        raise ValueError("evaluate: no samples")
+    return float(np.mean(predict(model, X) == np.asarray(y)))
+
+
+def _loss_fn(loss: Any, num_classes: int) -> Callable:
+    """Name or callable -> f(output Tensor, labels ndarray) -> mean loss per sample."""
+    if callable(loss):
+        return loss
+    if loss == "squared_error":  # the text's E = ½Σ(t − o)², averaged over the batch
+        def f(out: Tensor, y: np.ndarray) -> Tensor:
+            e = squared_error(out, one_hot(y, num_classes))
+            return e if len(y) == 1 else e * (1.0 / len(y))
+        return f
+    if loss == "mse":
+        return lambda out, y: mse_loss(out, one_hot(y, num_classes, 0.0, 1.0))
+    if loss == "cross_entropy":
+        return lambda out, y: cross_entropy(out, y)
+    raise ValueError(f"fit: unknown loss {loss!r} (use squared_error, mse, cross_entropy "
+                     f"or a function)")
+
+
+class _Progress:
+    """A tqdm bar per epoch when tqdm is installed and wanted; otherwise silent."""
+
+    def __init__(self, enabled: bool | None, total: int, desc: str) -> None:
+        if enabled is None:
+            enabled = sys.stderr.isatty()
+        self.bar = None
+        if enabled:
+            try:
+                from tqdm import tqdm
+            except ImportError:
+                print(desc, file=sys.stderr)
+            else:
+                self.bar = tqdm(total=total, desc=desc, unit="samples", unit_scale=True,
+                                leave=True, file=sys.stderr, mininterval=0.2)
+
+    def update(self, n: int, loss: float) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+            if self.bar.n == n or self.bar.n % 512 < n:
+                self.bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _run(epochs: int, n: int, step: Callable, state: Callable, restore: Callable,
+         history: History, progress: bool | None, checkpoint: Callable | None,
+         validate: Callable | None, lr_at: Callable, batch_size: int, shuffle: bool,
+         seed: Any, X: np.ndarray, y: np.ndarray) -> History:
+    """The epoch loop shared by `fit` and `fit_book`."""
+    rng = np.random.default_rng(seed)
+    total_steps = epochs * math.ceil(n / batch_size)
+    done = 0
+    last_good = state()
+    t0 = time.perf_counter()
+    try:
+        for epoch in range(epochs):
+            bar = _Progress(progress, n, f"epoch {epoch + 1}/{epochs}")
+            loss_sum = correct = seen = 0
+            try:
+                for xb, yb in batches(X, y, batch_size, shuffle, rng):
+                    lr = lr_at(done / total_steps)
+                    loss, pred = step(xb, yb, lr)
+                    done += 1
+                    if not math.isfinite(loss):
+                        restore(last_good)
+                        history.diverged = True
+                        history.message = (
+                            f"training diverged in epoch {epoch + 1} (loss became {loss}); "
+                            f"stopped and kept the weights of the last good epoch"
+                            + (f" ({epoch})" if epoch else " (the initial weights)")
+                            + "; try a smaller learning rate")
+                        return history
+                    loss_sum += loss * len(yb)
+                    correct += int(np.sum(pred == yb))
+                    seen += len(yb)
+                    history.samples += len(yb)
+                    bar.update(len(yb), loss)
+            finally:
+                bar.close()
+            history.loss.append(loss_sum / seen)
+            history.accuracy.append(correct / seen)
+            history.learning_rate.append(lr)
+            if validate is not None:
+                history.test_accuracy.append(validate())
+            last_good = state()
+            if checkpoint is not None:
+                checkpoint(epoch + 1, history)
+    except KeyboardInterrupt:
+        history.interrupted = True
+        history.message = f"interrupted after {history.samples} samples"
+    finally:
+        history.seconds = time.perf_counter() - t0
+    return history
+
+
+def fit(model: Module, optimizer: Optimizer, data: tuple, epochs: int = 1,
+        batch_size: int = 1, loss: Any = "squared_error", lr_schedule: Callable | None = None,
+        shuffle: bool = True, seed: Any = 0, validation: tuple | None = None,
+        progress: bool | None = None, checkpoint: Callable | None = None,
+        num_classes: int = 10) -> History:
+    """Train `model` on `data` = (X, y labels) with `optimizer`; returns a History.
+
+    Each step: forward a batch, `loss` (the text's squared error on 0.01/0.99 targets by
+    default), `zero_grad`, `backward`, `step`. `lr_schedule(progress)` sets the learning
+    rate before each step. A non-finite loss stops the run and restores the weights of
+    the last good epoch (`history.diverged`); Ctrl-C stops it cleanly
+    (`history.interrupted`). `checkpoint(epoch, history)` runs after each good epoch.
+    """
+    X, y = data
+    _check_run(X, y, epochs, batch_size)
+    loss_fn = _loss_fn(loss, num_classes)
+    params = [p for g in optimizer.param_groups for p in g["params"]]
+    base_lr = [g["lr"] for g in optimizer.param_groups]
+
+    def lr_at(progress: float) -> float:
+        if lr_schedule is None:
+            return base_lr[0]
+        lr = lr_schedule(progress)
+        for g in optimizer.param_groups:
+            g["lr"] = lr
+        return lr
+
+    def step(xb: np.ndarray, yb: np.ndarray, lr: float) -> tuple:
+        out = model(Tensor(xb))
+        value = loss_fn(out, yb)
+        optimizer.zero_grad()
+        value.backward()
+        loss_value = float(value.data)
+        if math.isfinite(loss_value):
+            optimizer.step()
+        return loss_value, np.argmax(out.data, axis=1)
+
+    def state() -> list:
+        return [p.data.copy() for p in params]
+
+    def restore(saved: list) -> None:
+        for p, arr in zip(params, saved):
+            p.data[...] = arr
+
+    validate = None
+    if validation is not None:
+        def validate() -> float:
+            return evaluate(model, *validation)
+
+    return _run(epochs, len(X), step, state, restore, History(), progress, checkpoint,
+                validate, lr_at, batch_size, shuffle, seed, X, y)
+
+
+def fit_book(network: BookNetwork, data: tuple, epochs: int = 1, shuffle: bool = True,
+             seed: Any = 0, validation: tuple | None = None, progress: bool | None = None,
+             checkpoint: Callable | None = None) -> History:
+    """Train the text's `BookNetwork` with its own hand rule, one sample per step."""
+    X, y = data
+    _check_run(X, y, epochs, 1)
+    on, off = 0.99, 0.01
+
+    def step(xb: np.ndarray, yb: np.ndarray, lr: float) -> tuple:
+        x = xb[0]
+        guess = int(np.argmax(network.query(x)))  # the running accuracy, before the update
+        t = np.full(network.onodes, off)
+        t[yb[0]] = on
+        return network.train(x, t), guess
+
+    def state() -> list:
+        return [network.wih.copy(), network.who.copy()]
+
+    def restore(saved: list) -> None:
+        network.wih[...], network.who[...] = saved
+
+    validate = None
+    if validation is not None:
+        def validate() -> float:
+            return evaluate(network, *validation)
+
+    return _run(epochs, len(X), step, state, restore, History(), progress, checkpoint,
+                validate, lambda p: network.lr, 1, shuffle, seed, X, y)
+
+
+def _check_run(X: np.ndarray, y: np.ndarray, epochs: int, batch_size: int) -> None:
+    if len(X) != len(y):
+        raise ValueError(f"fit: {len(X)} inputs but {len(y)} labels")
+    if len(X) == 0:
+        raise ValueError("fit: no training samples")
+    if epochs < 1:
+        raise ValueError(f"fit: epochs must be >= 1, got {epochs}")
+    if batch_size < 1:
+        raise ValueError(f"fit: batch_size must be >= 1, got {batch_size}")
