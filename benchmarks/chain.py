@@ -13,6 +13,11 @@ import numpy as np
 
 import tinygrad_nn as tg
 
+try:
+    import torch
+except ImportError:
+    torch = None
+
 N_OPS = 200
 SIZE = 16
 
@@ -27,6 +32,18 @@ def tg_chain(x0: np.ndarray) -> np.ndarray:
         h = h * h
     h.backward(np.ones_like(x0))
     return x.grad.data
+
+
+def torch_chain(x0: np.ndarray) -> np.ndarray:
+    x = torch.tensor(x0, requires_grad=True)
+    h = x
+    for _ in range(N_OPS // 4):
+        h = h * 0.9
+        h = h + x
+        h = h.tanh()
+        h = h * h
+    h.backward(torch.ones_like(x))
+    return x.grad.numpy()
 
 
 def numpy_chain(x0: np.ndarray) -> np.ndarray:
@@ -67,12 +84,22 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=200)
     args = ap.parse_args()
     x0 = np.random.default_rng(0).standard_normal(SIZE).astype(np.float32)
-    assert np.allclose(tg_chain(x0), numpy_chain(x0), rtol=1e-4, atol=1e-5)
-    t_np = best_of(numpy_chain, x0, args.rounds, args.reps)
-    t_tg = best_of(tg_chain, x0, args.rounds, args.reps)
-    print(f"chain of {N_OPS} ops on float32[{SIZE}], forward+backward, best of {args.rounds}:")
-    print(f"  hand NumPy   {t_np / N_OPS * 1e6:6.2f} µs/op")
-    print(f"  tinygrad_nn  {t_tg / N_OPS * 1e6:6.2f} µs/op   ({t_tg / t_np:.2f}x NumPy)")
+    impls = {"hand NumPy": numpy_chain, "tinygrad_nn": tg_chain}
+    if torch is not None:
+        torch.set_num_threads(1)
+        impls["PyTorch"] = torch_chain
+    ref = numpy_chain(x0)
+    for name, f in impls.items():  # all compute the same gradient
+        assert np.allclose(f(x0), ref, rtol=1e-4, atol=1e-5), name
+    best = {name: float("inf") for name in impls}
+    for _ in range(args.rounds):  # interleaved, best round kept
+        for name, f in impls.items():
+            best[name] = min(best[name], best_of(f, x0, 1, args.reps))
+    print(f"C: chain of {N_OPS} element-wise ops (mul by number, add, tanh, square) on "
+          f"float32[{SIZE}], forward+backward, best of {args.rounds}:")
+    for name, t in best.items():
+        print(f"  {name:<12} {t / N_OPS * 1e6:6.2f} µs/op   ({t / best['hand NumPy']:.2f}x "
+              f"hand NumPy)")
 
 
 if __name__ == "__main__":

@@ -348,3 +348,25 @@ def test_functional_activations_match_methods(rng):
     for f, m in [(F.sigmoid, "sigmoid"), (F.tanh, "tanh"), (F.relu, "relu"),
                  (F.softmax, "softmax"), (F.log_softmax, "log_softmax")]:
         np.testing.assert_array_equal(f(leaf(a)).data, getattr(leaf(a), m)().data)
+
+
+@pytest.mark.parametrize("xshape", [(4,), (1, 4), (5, 4), (2, 3, 4)])
+def test_linear_is_x_times_weight_transposed(xshape, rng):
+    x, w, b = rng.normal(size=xshape), rng.normal(size=(3, 4)), rng.normal(size=3)
+    F = tg.nn.functional
+    np.testing.assert_allclose(F.linear(leaf(x), leaf(w), leaf(b)).data, x @ w.T + b,
+                               rtol=1e-12)
+    assert gradcheck(lambda a, m, c: F.linear(a, m, c), [leaf(x), leaf(w), leaf(b)])
+    assert gradcheck(lambda m: F.linear(x, m), [leaf(w)])
+
+
+def test_linear_shape_error():
+    with pytest.raises(ValueError, match=r"linear: input of shape \(2, 5\).*\(3, 4\)"):
+        tg.nn.functional.linear(Tensor(np.ones((2, 5))), Tensor(np.ones((3, 4))))
+
+
+def test_outer_product_path_matches_matmul(rng):
+    a, b = rng.normal(size=(1, 5)), rng.normal(size=(5, 3))
+    ta, tb = leaf(a), leaf(b)
+    (ta @ tb).sum().backward()
+    np.testing.assert_allclose(tb.grad.data, a.T @ np.ones((1, 3)), rtol=1e-15)

@@ -48,7 +48,7 @@ def node_ids(source):
 def test_dot_names_ops_parameters_and_shapes():
     model, loss = text_network()
     src = tg.draw_graph(loss, model=model).source
-    for text in ["MatMul", "Sigmoid", "Transpose", "Sub", "Sum", "Mul ×0.5", "0.weight",
+    for text in ["MatMul x·Wᵀ", "Sigmoid", "Sub", "Sum", "Mul ×0.5", "0.weight",
                  "2.weight", "(100, 784)", "(10, 100)", "(1, 784)", "(1, 10)",
                  "0: Linear(784→100)", "2: Linear(100→10)", "float32"]:
         assert text in src, text

@@ -23,6 +23,9 @@ _FLOAT32 = np.dtype(np.float32)
 
 _rng = [np.random.default_rng()]
 
+_Add, _Sub, _Mul, _Div, _Pow, _MatMul = ops.Add, ops.Sub, ops.Mul, ops.Div, ops.Pow, ops.MatMul
+_Neg, _Exp, _Log, _Sigmoid, _Tanh, _ReLU = ops.Neg, ops.Exp, ops.Log, ops.Sigmoid, ops.Tanh, ops.ReLU
+
 
 def manual_seed(seed: int) -> None:
     """Seed the generator used by `randn` and the weight-init rules."""
@@ -77,6 +80,19 @@ def _to_array(data: Any, dtype: Any = None, op: str = "Tensor") -> np.ndarray:
     return np.array(arr, dtype=target, copy=True)
 
 
+_ONE_0D: dict = {}
+
+
+def _ones_0d(dtype: np.dtype) -> np.ndarray:
+    """A shared read-only 0-d 1 of `dtype`: the implicit gradient of a scalar loss
+    (read-only, so a leaf that receives it gets its own copy)."""
+    one = _ONE_0D.get(dtype)
+    if one is None:
+        one = _ONE_0D[dtype] = np.ones((), dtype)
+        one.flags.writeable = False
+    return one
+
+
 def _wrap(data: np.ndarray, requires_grad: bool = False, ctx: Any = None) -> Tensor:
     """Make a Tensor around an array we own, skipping the checks of `__init__`."""
     t = _new(Tensor)
@@ -106,74 +122,49 @@ def _operand(v: Any, op: str) -> tuple:
                     f"(expected a Tensor, an ndarray or a number)")
 
 
-def _binary(cls: type, x: Any, y: Any) -> Tensor:
-    """Run a two-input op and record it in the graph when a parent needs a gradient."""
-    fn = cls()
-    if type(x) is Tensor or isinstance(x, Tensor):
-        xd = x.data
-        if type(y) is Tensor or isinstance(y, Tensor):
-            yd = y.data
-        else:
-            y, yd = _operand(y, cls.name)
-            if y is None:
-                fn.const = (1, yd)
-                yd = _constant(yd, xd.dtype, cls)
-    else:
-        yd = y.data
-        x, xd = _operand(x, cls.name)
-        if x is None:
-            fn.const = (0, xd)
-            xd = _constant(xd, yd.dtype, cls)
-    try:
-        d = fn.forward(xd, yd)
-    except ValueError:
-        if cls is ops.MatMul:
-            raise ops.MatMul.error(xd, yd) from None
-        raise fn.broadcast_error(xd, yd) from None
-    t = _new(Tensor)
-    t.data = d if type(d) is _ndarray else _asarray(d)
-    t.grad = None
-    if _grad_enabled[0] and ((x is not None and x.requires_grad) or
-                             (y is not None and y.requires_grad)):
-        fn.parents = (x, y)
-        t.requires_grad = True
-        t._ctx = fn
-    else:
-        t.requires_grad = False
-        t._ctx = None
-    return t
+class _Constants(dict):
+    """dtype -> {Python number -> read-only 0-d array of that dtype}. An array operand
+    gives the same result as the bare number (NumPy keeps the array's dtype either way)
+    at half the cost per use, and training loops reuse the same few numbers."""
+
+    def __missing__(self, dtype: np.dtype) -> dict:
+        table = self[dtype] = {}
+        return table
 
 
-_constants: dict = {}
+_constants = _Constants()
 
 
-def _constant(value: int | float, dtype: np.dtype, cls: type) -> Any:
-    """A Python number as a read-only 0-d array of the tensor's dtype: the same result
-    NumPy gives for the bare number (it keeps the array's dtype), at half the cost per
-    use; cached, since training loops reuse the same few numbers. Exponents stay
-    numbers so that `x ** 2` keeps NumPy's fast square."""
-    if cls is ops.Pow or cls is ops.MatMul:
-        return value
-    key = (value, dtype)
-    arr = _constants.get(key)
-    if arr is None:
-        if len(_constants) > 4096:
-            _constants.clear()
-        arr = np.array(value, dtype=dtype)
-        arr.flags.writeable = False
-        _constants[key] = arr
+def _constant(value: int | float, dtype: np.dtype) -> np.ndarray:
+    """The 0-d array for `value` (cached, except ±0 and NaN, whose keys would collide)."""
+    arr = np.array(value, dtype=dtype)
+    arr.flags.writeable = False
+    if value == value and value != 0:
+        table = _constants[dtype]
+        if len(table) > 1024:
+            table.clear()
+        table[value] = arr
     return arr
 
 
-def _unary(cls: type, x: Tensor, *args: Any) -> Tensor:
-    """Run a one-input op (extra arguments are attributes such as axis or shape)."""
-    fn = cls()
-    d = fn.forward(x.data, *args)
+def linear(x: Tensor, weight: Tensor) -> Tensor:
+    """x @ weightᵀ for a 2-D weight (out, in) — the text's X = W·I with samples as rows —
+    as one MatMul node (no Transpose node, no copy of the weight)."""
+    if not isinstance(x, Tensor):
+        x = _wrap(_to_array(x, op="linear"))
+    if not isinstance(weight, Tensor):
+        raise TypeError(f"linear: weight must be a Tensor, got {type(weight).__name__}")
+    xd, wd = x.data, weight.data
+    if wd.ndim != 2 or xd.ndim == 0 or xd.shape[-1] != wd.shape[1]:
+        raise ShapeError(f"linear: input of shape {xd.shape} does not fit a weight of shape "
+                         f"{wd.shape} (it needs {wd.shape[1] if wd.ndim == 2 else '?'} "
+                         f"features in its last axis)")
+    fn = ops.MatMul()
     t = _new(Tensor)
-    t.data = d if type(d) is _ndarray else _asarray(d)
+    t.data = fn.forward_t(xd, wd)
     t.grad = None
-    if x.requires_grad and _grad_enabled[0]:
-        fn.parents = (x,)
+    if _grad_enabled[0] and (x.requires_grad or weight.requires_grad):
+        fn.parents = (x, weight)
         t.requires_grad = True
         t._ctx = fn
     else:
@@ -240,7 +231,7 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:  # noqa: N802  (NumPy/PyTorch name)
-        return _unary(ops.Transpose, self, None)
+        return _unary_with(ops.Transpose, self, None)
 
     def numel(self) -> int:
         return int(self.data.size)
@@ -319,7 +310,7 @@ class Tensor:
                     f"backward: a gradient can be created implicitly only for a one-element "
                     f"output; this output has shape {data.shape}, so pass gradient= of "
                     f"that shape")
-            g = np.ones(data.shape, dtype=data.dtype)
+            g = np.ones(data.shape, dtype=data.dtype) if data.ndim else _ones_0d(data.dtype)
         else:
             raw = gradient.data if isinstance(gradient, Tensor) else gradient
             try:
@@ -343,8 +334,8 @@ class Tensor:
         if g.dtype is not dt and g.dtype != dt:
             g = g.astype(dt)
         if self.grad is None:
-            if (type(g) is not _ndarray or not g.flags.owndata or not g.flags.writeable
-                    or id(g) in handed):
+            if (type(g) is not _ndarray or g.base is not None or id(g) in handed
+                    or not g.flags.writeable):
                 g = np.array(g, dtype=self.data.dtype, copy=True)
             handed.add(id(g))
             self.grad = _wrap(g)
@@ -353,95 +344,95 @@ class Tensor:
 
     # ---------------------------------------------------------------- arithmetic
     def __add__(self, other: Any) -> Tensor:
-        return _binary(ops.Add, self, other)
+        return _binary(_Add, self, other)
 
     def __radd__(self, other: Any) -> Tensor:
-        return _binary(ops.Add, other, self)
+        return _binary(_Add, other, self)
 
     def __sub__(self, other: Any) -> Tensor:
-        return _binary(ops.Sub, self, other)
+        return _binary(_Sub, self, other)
 
     def __rsub__(self, other: Any) -> Tensor:
-        return _binary(ops.Sub, other, self)
+        return _binary(_Sub, other, self)
 
     def __mul__(self, other: Any) -> Tensor:
-        return _binary(ops.Mul, self, other)
+        return _binary(_Mul, self, other)
 
     def __rmul__(self, other: Any) -> Tensor:
-        return _binary(ops.Mul, other, self)
+        return _binary(_Mul, other, self)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return _binary(ops.Div, self, other)
+        return _binary(_Div, self, other)
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return _binary(ops.Div, other, self)
+        return _binary(_Div, other, self)
 
     def __pow__(self, other: Any) -> Tensor:
-        return _binary(ops.Pow, self, other)
+        return _binary(_Pow, self, other)
 
     def __rpow__(self, other: Any) -> Tensor:
-        return _binary(ops.Pow, other, self)
+        return _binary(_Pow, other, self)
 
     def __matmul__(self, other: Any) -> Tensor:
-        return _binary(ops.MatMul, self, other)
+        return _binary(_MatMul, self, other)
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return _binary(ops.MatMul, other, self)
+        return _binary(_MatMul, other, self)
 
     def __neg__(self) -> Tensor:
-        return _unary(ops.Neg, self)
+        return _unary(_Neg, self)
 
     def __getitem__(self, idx: Any) -> Tensor:
-        return _unary(ops.Index, self, _index_value(idx))
+        return _unary_with(ops.Index, self, _index_value(idx))
 
     # ---------------------------------------------------------------- reductions
     def sum(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
             keepdim: bool | None = None) -> Tensor:
-        return _unary(ops.Sum, self, *_axis_args(axis, keepdims, dim, keepdim))
+        return _unary_with(ops.Sum, self, *_axis_args(axis, keepdims, dim, keepdim))
 
     def mean(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
              keepdim: bool | None = None) -> Tensor:
-        return _unary(ops.Mean, self, *_axis_args(axis, keepdims, dim, keepdim))
+        return _unary_with(ops.Mean, self, *_axis_args(axis, keepdims, dim, keepdim))
 
     def max(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
             keepdim: bool | None = None) -> Tensor:
         """Maximum (like `torch.amax`): ties share the gradient evenly."""
-        return _unary(ops.Max, self, *_axis_args(axis, keepdims, dim, keepdim))
+        return _unary_with(ops.Max, self, *_axis_args(axis, keepdims, dim, keepdim))
 
     # ---------------------------------------------------------------- element-wise
     def exp(self) -> Tensor:
-        return _unary(ops.Exp, self)
+        return _unary(_Exp, self)
 
     def log(self) -> Tensor:
-        return _unary(ops.Log, self)
+        return _unary(_Log, self)
 
     def sigmoid(self) -> Tensor:
-        return _unary(ops.Sigmoid, self)
+        return _unary(_Sigmoid, self)
 
     def tanh(self) -> Tensor:
-        return _unary(ops.Tanh, self)
+        return _unary(_Tanh, self)
 
     def relu(self) -> Tensor:
-        return _unary(ops.ReLU, self)
+        return _unary(_ReLU, self)
 
     def softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
-        return _unary(ops.Softmax, self, _check_axis(self, axis if dim is None else dim,
+        return _unary_with(ops.Softmax, self, _check_axis(self, axis if dim is None else dim,
                                                      "softmax"))
 
     def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
-        return _unary(ops.LogSoftmax, self, _check_axis(self, axis if dim is None else dim,
+        return _unary_with(ops.LogSoftmax, self, _check_axis(self, axis if dim is None else dim,
                                                         "log_softmax"))
 
     # ---------------------------------------------------------------- shape
     def reshape(self, *shape: Any) -> Tensor:
         if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
             shape = tuple(shape[0])
-        return _unary(ops.Reshape, self, shape)
+        return _unary_with(ops.Reshape, self, shape)
 
     def transpose(self, *axes: Any) -> Tensor:
         if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
             axes = axes[0]
-        return _unary(ops.Transpose, self, tuple(axes) if axes else None)
+        return _unary_with(ops.Transpose, self, tuple(axes) if axes else None)
 
     # ---------------------------------------------------------------- drawing
     def draw(self, path: Any = None, **kwargs: Any) -> Any:
@@ -461,6 +452,92 @@ def _check_axis(t: Tensor, axis: Any, op: str) -> int:
 
 
 _new = object.__new__
+
+# The three functions below run once per op: NumPy and module names are bound as
+# default arguments (local lookups), and nothing is done that the common case skips.
+
+
+def _binary(cls: type, x: Any, y: Any, _T: type = Tensor, _nd: type = _ndarray,
+            _asarray: Any = _asarray, _ge: list = _grad_enabled, _new: Any = _new,
+            _consts: dict = _constants, _Pow: type = _Pow) -> Tensor:
+    """Run a two-input op and record it in the graph when a parent needs a gradient."""
+    fn = cls()
+    if type(x) is _T or isinstance(x, _T):
+        xd = x.data
+        if type(y) is _T or isinstance(y, _T):
+            yd = y.data
+        else:
+            ty = type(y)
+            if ty is not float and ty is not int:
+                y, yd = _operand(y, cls.name)  # ndarray, list, NumPy number or an error
+            else:
+                yd = y
+                y = None
+            if y is None:  # a number: folded into the op, kept in the tensor's dtype
+                fn.const = (1, yd)
+                if cls is not _Pow:  # exponents stay numbers: x ** 2 is NumPy's square
+                    c = _consts[xd.dtype].get(yd)
+                    yd = c if c is not None else _constant(yd, xd.dtype)
+    else:
+        yd = y.data
+        x, xd = _operand(x, cls.name)
+        if x is None:
+            fn.const = (0, xd)
+            if cls is not _Pow:
+                c = _consts[yd.dtype].get(xd)
+                xd = c if c is not None else _constant(xd, yd.dtype)
+    try:
+        d = fn.forward(xd, yd)
+    except ValueError:
+        if cls is ops.MatMul:
+            raise ops.MatMul.error(xd, yd) from None
+        raise fn.broadcast_error(xd, yd) from None
+    t = _new(_T)
+    t.data = d if type(d) is _nd else _asarray(d)
+    t.grad = None
+    if _ge[0] and ((x is not None and x.requires_grad) or (y is not None and y.requires_grad)):
+        fn.parents = (x, y)
+        t.requires_grad = True
+        t._ctx = fn
+    else:
+        t.requires_grad = False
+        t._ctx = None
+    return t
+
+
+def _unary(cls: type, x: Tensor, _T: type = Tensor, _nd: type = _ndarray,
+           _asarray: Any = _asarray, _ge: list = _grad_enabled, _new: Any = _new) -> Tensor:
+    """Run a one-input element-wise op."""
+    fn = cls()
+    d = fn.forward(x.data)
+    t = _new(_T)
+    t.data = d if type(d) is _nd else _asarray(d)
+    t.grad = None
+    if x.requires_grad and _ge[0]:
+        fn.parents = (x,)
+        t.requires_grad = True
+        t._ctx = fn
+    else:
+        t.requires_grad = False
+        t._ctx = None
+    return t
+
+
+def _unary_with(cls: type, x: Tensor, *args: Any) -> Tensor:
+    """Run a one-input op that takes attributes (axis, shape, index)."""
+    fn = cls()
+    d = fn.forward(x.data, *args)
+    t = _new(Tensor)
+    t.data = d if type(d) is _ndarray else _asarray(d)
+    t.grad = None
+    if x.requires_grad and _grad_enabled[0]:
+        fn.parents = (x,)
+        t.requires_grad = True
+        t._ctx = fn
+    else:
+        t.requires_grad = False
+        t._ctx = None
+    return t
 
 
 def _shape_args(shape: tuple, op: str) -> tuple:

@@ -62,6 +62,8 @@ def _op_label(fn: Any, out: Tensor) -> str:
         parts.append(f"axis={axes[0] if len(axes) == 1 else axes}")
     elif name in ("Softmax", "LogSoftmax"):
         parts.append(f"axis={fn.__dict__.get('axis')}")
+    elif name == "MatMul" and fn.__dict__.get("transposed"):
+        parts.append("x·Wᵀ")
     elif name == "Transpose" and axes is not None:
         parts.append(f"axes={axes}")
     return " ".join(parts) + "\n" + _shape(out.data.shape)

@@ -7,12 +7,19 @@ from typing import Any
 import numpy as np
 
 from ..autograd import ShapeError
-from ..tensor import Tensor
+from ..tensor import Tensor, _wrap
+from ..tensor import linear as _linear
 
-__all__ = ["sigmoid", "tanh", "relu", "softmax", "log_softmax", "squared_error", "mse_loss",
+__all__ = ["linear", "sigmoid", "tanh", "relu", "softmax", "log_softmax", "squared_error", "mse_loss",
            "cross_entropy"]
 
 _REDUCTIONS = ("mean", "sum", "none")
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x·Wᵀ + b, as `torch.nn.functional.linear`: weight (out, in), x (..., in)."""
+    y = _linear(x, weight)
+    return y if bias is None else y + bias
 
 
 def sigmoid(x: Tensor) -> Tensor:
@@ -43,7 +50,10 @@ def _pair(op: str, output: Any, target: Any) -> tuple:
     if not isinstance(output, Tensor):
         raise TypeError(f"{op}: output must be a Tensor, got {type(output).__name__}")
     if not isinstance(target, Tensor):
-        target = Tensor(target, dtype=output.dtype)
+        if isinstance(target, np.ndarray) and target.dtype == output.dtype:
+            target = _wrap(target)  # a constant of the loss: no copy needed
+        else:
+            target = Tensor(target, dtype=output.dtype)
     if output.shape != target.shape:
         raise ShapeError(f"{op}: output shape {output.shape} and target shape "
                          f"{target.shape} differ (losses do not broadcast)")
@@ -64,8 +74,7 @@ def squared_error(output: Tensor, target: Any) -> Tensor:
     """E = ½ Σ (target − output)², the text's error with the ½ it drops: then
     ∂E/∂output = −(target − output) = −e, so its gradients are exactly the text's."""
     output, target = _pair("squared_error", output, target)
-    diff = target - output
-    return (diff * diff).sum() * 0.5
+    return ((target - output) ** 2).sum() * 0.5
 
 
 def mse_loss(output: Tensor, target: Any, reduction: str = "mean") -> Tensor:
@@ -73,8 +82,7 @@ def mse_loss(output: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     if reduction not in _REDUCTIONS:
         raise ValueError(f"mse_loss: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     output, target = _pair("mse_loss", output, target)
-    diff = output - target
-    return _reduce("mse_loss", diff * diff, reduction)
+    return _reduce("mse_loss", (output - target) ** 2, reduction)
 
 
 def cross_entropy(logits: Tensor, target_indices: Any, reduction: str = "mean") -> Tensor:

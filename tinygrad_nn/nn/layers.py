@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
+from . import functional as F
 from . import init
 from .module import Module, Parameter
 
@@ -33,8 +34,7 @@ class Linear(Module):
         self.bias = Parameter(np.zeros(out_features), dtype=dt) if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
-        y = x @ self.weight.T
-        return y if self.bias is None else y + self.bias
+        return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
