@@ -171,7 +171,8 @@ def memory(steps: int) -> None:
         tracemalloc.stop()
         print(f"  {k:<12} peak {peaks[k] / 1024:8.1f} KiB   growth over {steps:,} more steps: "
               f"{(after_long - after_short) / 1024:+.1f} KiB")
-    print(f"  peak ratio tinygrad_nn / hand NumPy: {peaks['tinygrad_nn'] / peaks['hand NumPy']:.2f}")
+    ratio = peaks["tinygrad_nn"] / peaks["hand NumPy"]
+    print(f"  peak ratio tinygrad_nn / hand NumPy: {ratio:.2f}")
 
 
 def main() -> None:

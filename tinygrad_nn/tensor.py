@@ -24,7 +24,8 @@ _FLOAT32 = np.dtype(np.float32)
 _rng = [np.random.default_rng()]
 
 _Add, _Sub, _Mul, _Div, _Pow, _MatMul = ops.Add, ops.Sub, ops.Mul, ops.Div, ops.Pow, ops.MatMul
-_Neg, _Exp, _Log, _Sigmoid, _Tanh, _ReLU = ops.Neg, ops.Exp, ops.Log, ops.Sigmoid, ops.Tanh, ops.ReLU
+_Neg, _Exp, _Log = ops.Neg, ops.Exp, ops.Log
+_Sigmoid, _Tanh, _ReLU = ops.Sigmoid, ops.Tanh, ops.ReLU
 
 
 def manual_seed(seed: int) -> None:

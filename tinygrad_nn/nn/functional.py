@@ -10,8 +10,8 @@ from ..autograd import ShapeError
 from ..tensor import Tensor, _wrap
 from ..tensor import linear as _linear
 
-__all__ = ["linear", "sigmoid", "tanh", "relu", "softmax", "log_softmax", "squared_error", "mse_loss",
-           "cross_entropy"]
+__all__ = ["linear", "sigmoid", "tanh", "relu", "softmax", "log_softmax", "squared_error",
+           "mse_loss", "cross_entropy"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
