@@ -102,14 +102,27 @@ def test_graph_is_freed_after_backward():
     x = Tensor(np.ones(4), requires_grad=True)
     h = x.sigmoid()
     ref_h = weakref.ref(h)
+    ref_saved = weakref.ref(h.data)  # sigmoid saves its output for the backward o·(1−o)
     y = (h * 2).sum()
     del h
     gc.collect()
-    assert ref_h() is not None  # alive: the graph holds it
+    assert ref_h() is None  # the graph links ops, not intermediate tensors
+    assert ref_saved() is not None  # the saved array lives until backward
     y.backward()
     gc.collect()
-    assert ref_h() is None  # freed: parent links were dropped
+    assert ref_saved() is None  # freed by backward
     assert y._ctx.parents is None and not y._ctx.__dict__
+    s = 1 / (1 + np.exp(-1.0))
+    np.testing.assert_allclose(x.grad.data, 2 * s * (1 - s), rtol=1e-6)
+
+
+def test_drawing_after_backward_keeps_only_a_skeleton():
+    w = Tensor(np.ones((3, 2)), requires_grad=True)
+    data = np.ones((5, 3))
+    loss = (Tensor(data) @ w).sigmoid().sum()
+    loss.backward()
+    src = tg.draw_graph(loss).source
+    assert "MatMul" in src and "Sigmoid" in src and "‖grad‖" in src
 
 
 def test_memory_stays_flat_over_training_steps():
@@ -191,3 +204,15 @@ def test_data_assignment_replaces_array():
     x = Tensor([1.0, 2.0], requires_grad=True)
     x.data = np.array([1.0, 2.0, 3.0])
     assert x.shape == (3,) and x.dtype == np.float64
+
+
+def test_a_kept_loss_does_not_keep_its_input_batch_alive():
+    w = Tensor(np.ones((3, 2)), requires_grad=True)
+    batch = Tensor(np.ones((100, 3)))
+    ref = weakref.ref(batch)
+    loss = (batch @ w).sum()
+    loss.backward()
+    del batch
+    gc.collect()
+    assert ref() is None  # the graph holds a stand-in (shape, dtype), not the data
+    assert "data\n(100, 3) float64" in tg.draw_graph(loss).source

@@ -27,17 +27,18 @@ def text_network():
 
 
 def graph_sizes(root):
-    ops, leaves, seen, stack = 0, 0, set(), [root]
+    """(ops, leaves) of the graph behind `root`, walking the ops' input links."""
+    ops, leaves, seen, stack = 0, 0, set(), [root.grad_fn or root]
     while stack:
-        t = stack.pop()
-        if id(t) in seen:
+        node = stack.pop()
+        if id(node) in seen:
             continue
-        seen.add(id(t))
-        if t._ctx is None:
+        seen.add(id(node))
+        if node._leaf:  # a leaf tensor, or the stand-in for a data input
             leaves += 1
         else:
             ops += 1
-            stack.extend(p for p in t._ctx.parents if p is not None)
+            stack.extend(p for p in node.parents if p is not None)
     return ops, leaves
 
 
@@ -87,11 +88,15 @@ def test_drawing_changes_nothing():
         np.testing.assert_allclose(p.grad.data, 2 * g, rtol=1e-6)
 
 
-def test_freed_graph_gives_clear_error():
-    _, loss = text_network()
-    loss.backward()
+def test_draws_after_a_plain_backward_with_grad_norms():
+    model, loss = text_network()
+    before = tg.draw_graph(loss, model=model, show_grads=False).source
+    loss.backward()  # frees the saved arrays, keeps the skeleton
+    after = tg.draw_graph(loss, model=model)
+    assert after.source.count("‖grad‖") == 2
+    assert tg.draw_graph(loss, model=model, show_grads=False).source == before
     with pytest.raises(RuntimeError, match="retain_graph"):
-        tg.draw_graph(loss)
+        loss.backward()
 
 
 def test_show_values_and_root_value():

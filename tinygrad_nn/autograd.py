@@ -1,9 +1,11 @@
 """The engine: the Function base, grad mode, and the backward pass.
 
-This module never imports `tensor.py`: it walks graph nodes by duck typing. A node is
-any object with `data` (ndarray), `requires_grad`, `grad` and `_ctx` (the Function that
-made it, or None for a leaf). A Function holds `parents` (the input nodes, None where an
-input was a constant) and whatever arrays its backward needs.
+The graph is made of Functions (one per recorded op) linked to their inputs: the
+Function that made an input, or the input tensor itself when it is a leaf (made by no
+recorded op: parameters, data, constants), or None where the input was a Python number.
+Intermediate tensors are not part of the graph, so they live only as long as the user
+holds them. This module never imports `tensor.py`: it walks nodes by duck typing
+(`_leaf`, `requires_grad`, and for leaves `data` and `_accumulate_grad`).
 """
 
 from __future__ import annotations
@@ -80,11 +82,15 @@ class Function:
     """One primitive op. Subclasses define `forward(*arrays)` and `backward(grad)`.
 
     `backward` returns one gradient (ndarray) or None per input, each already of that
-    input's shape. `parents` is filled in by the caller that records the graph; saved
-    arrays live in the instance `__dict__`, so freeing them is one `clear()`.
+    input's shape. The recorder sets `parents` (input nodes) and `out_shape`; a folded
+    Python number is kept in `const` as (position, value), and an op's attributes that a
+    drawing shows (an axis, a transpose) in `info`. Saved arrays live in the instance
+    `__dict__`, so freeing them is one `clear()`.
     """
 
-    __slots__ = ("parents", "__dict__")
+    __slots__ = ("parents", "kept", "out_shape", "const", "info", "__dict__", "__weakref__")
+    _leaf = False
+    requires_grad = True  # a recorded op always leads back to something that needs grad
 
     def forward(self, *arrays: Any) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -93,7 +99,10 @@ class Function:
         raise NotImplementedError
 
     def free(self) -> None:
-        """Drop parent links and saved arrays so the graph's memory can be reclaimed."""
+        """Drop the saved arrays. The links move to `kept`: a skeleton of small objects
+        (no arrays but the leaves') that `draw_graph` can still draw; a backward through
+        it raises, since `parents` is None."""
+        self.kept = self.parents
         self.parents = None
         self.__dict__.clear()
 
@@ -115,8 +124,8 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
 _DONE = object()  # stack marker: the node below it has had all its inputs emitted
 
 
-def _topological_order(root: Any) -> list:
-    """Nodes reachable from `root` that need a gradient, inputs before outputs.
+def _topological_order(start: Any) -> list:
+    """Nodes reachable from `start` that need a gradient, inputs before outputs.
 
     Iterative depth-first search, so a chain of a million ops needs no recursion. A node
     is pushed back under a marker when first seen and emitted when the marker surfaces.
@@ -124,7 +133,7 @@ def _topological_order(root: Any) -> list:
     order: list = []
     seen: set = set()
     add = seen.add
-    stack: list = [root]
+    stack: list = [start]
     push = stack.append
     pop = stack.pop
     emit = order.append
@@ -137,11 +146,10 @@ def _topological_order(root: Any) -> list:
         if node in seen:
             continue
         add(node)
-        ctx = node._ctx
-        if ctx is None:
+        if node._leaf:
             emit(node)
             continue
-        parents = ctx.parents
+        parents = node.parents
         if parents is None:
             raise RuntimeError(FREED_MESSAGE)
         push(node)
@@ -152,23 +160,30 @@ def _topological_order(root: Any) -> list:
     return order
 
 
+def graph_node(t: Any) -> Any:
+    """The graph node standing for tensor `t`: the Function that made it, or `t` itself."""
+    ctx = t._ctx
+    return t if ctx is None else ctx
+
+
 def run_backward(root: Any, grad: np.ndarray, retain_graph: bool = False,
                  inputs: Any = None) -> list | None:
-    """Propagate `grad` (d root / d root) from `root` back through the graph.
+    """Propagate `grad` (d root / d root) from tensor `root` back through the graph.
 
     Without `inputs`, accumulate into `.grad` of every leaf that requires grad (what
-    `Tensor.backward` does). With `inputs` (a sequence of nodes), touch no `.grad` and
-    return the gradient arrays for those nodes instead (None where unreached), as
+    `Tensor.backward` does). With `inputs` (a sequence of tensors), touch no `.grad` and
+    return the gradient arrays for those tensors instead (None where unreached), as
     `torch.autograd.grad` does. The graph is freed unless `retain_graph`.
 
     Ops return None for inputs that need no gradient, so every array they return is
-    accumulated. Nodes are hashed by identity (Tensor defines no `__eq__`).
+    accumulated. Nodes are hashed by identity.
     """
-    order = _topological_order(root)
+    start = graph_node(root)
+    order = _topological_order(start)
     order.reverse()
     if inputs is not None:
         return _gradients_for(order, grad, inputs, retain_graph)
-    grads: dict = {root: grad}
+    grads: dict = {start: grad}
     pop = grads.pop
     get = grads.get
     handed: set = set()  # ids of arrays already stored in some leaf's .grad
@@ -176,47 +191,51 @@ def run_backward(root: Any, grad: np.ndarray, retain_graph: bool = False,
         g = pop(node, None)
         if g is None:
             continue
-        ctx = node._ctx
-        if ctx is None:
+        if node._leaf:
             node._accumulate_grad(g, handed)
             continue
         # ops have one or two inputs; unrolled, this loop costs half of a zip() loop
-        in_grads = ctx.backward(g)
+        in_grads = node.backward(g)
         pg = in_grads[0]
         if pg is not None:
-            p = ctx.parents[0]
+            p = node.parents[0]
             prev = get(p)
             grads[p] = pg if prev is None else prev + pg
         if len(in_grads) == 2:
             pg = in_grads[1]
             if pg is not None:
-                p = ctx.parents[1]
+                p = node.parents[1]
                 prev = get(p)
                 grads[p] = pg if prev is None else prev + pg
-        if not retain_graph:  # free the graph: parent links and saved arrays (Function.free)
-            ctx.parents = None
-            ctx.__dict__.clear()
+        if not retain_graph:  # Function.free, inlined: keep the skeleton, drop the arrays
+            node.kept = node.parents
+            node.parents = None
+            node.__dict__.clear()
     return None
 
 
 def _gradients_for(order: list, grad: np.ndarray, inputs: Any, retain_graph: bool) -> list:
-    """The `inputs=` form of `run_backward`: gradients of the given nodes, no `.grad` set."""
-    wanted = {id(t): None for t in inputs}
+    """The `inputs=` form of `run_backward`: gradients of the given tensors, no `.grad` set."""
+    keys = [graph_node(t) for t in inputs]
+    wanted = {id(k): None for k in keys}
     grads: dict = {order[0]: grad}
     for node in order:
         g = grads.pop(node, None)
         if g is None:
             continue
         if id(node) in wanted:
-            dt = node.data.dtype
-            wanted[id(node)] = g if g.dtype == dt else g.astype(dt)
-        ctx = node._ctx
-        if ctx is None:
+            wanted[id(node)] = g
+        if node._leaf:
             continue
-        for p, pg in zip(ctx.parents, ctx.backward(g), strict=False):
+        for p, pg in zip(node.parents, node.backward(g)):
             if pg is not None:
                 prev = grads.get(p)
                 grads[p] = pg if prev is None else prev + pg
         if not retain_graph:
-            ctx.free()
-    return [wanted[id(t)] for t in inputs]
+            node.free()
+    out = []
+    for t, k in zip(inputs, keys):
+        g = wanted[id(k)]
+        dt = t.data.dtype
+        out.append(g if g is None or g.dtype == dt else g.astype(dt))
+    return out

@@ -2,7 +2,8 @@
 
 Inputs that were Python numbers (constants) have `None` in `parents`; their gradient
 is never computed. Each backward checks `parents[i].requires_grad` first so that
-no work is done for inputs that need no gradient (e.g. the data in `x @ W`).
+no work is done for inputs that need no gradient (e.g. the data in `x @ W`). Ops save
+what their backward needs, input shapes included (the inputs themselves are not kept).
 """
 
 from __future__ import annotations
@@ -45,10 +46,10 @@ class Add(BinaryOp):
         pa, pb = self.parents
         ga = gb = None
         if pa is not None and pa.requires_grad:
-            s = pa.data.shape
+            s = pa.out_shape
             ga = g if g.shape == s else unbroadcast(g, s)
         if pb is not None and pb.requires_grad:
-            s = pb.data.shape
+            s = pb.out_shape
             gb = g if g.shape == s else unbroadcast(g, s)
         return ga, gb
 
@@ -63,10 +64,10 @@ class Sub(BinaryOp):
         pa, pb = self.parents
         ga = gb = None
         if pa is not None and pa.requires_grad:
-            s = pa.data.shape
+            s = pa.out_shape
             ga = g if g.shape == s else unbroadcast(g, s)
         if pb is not None and pb.requires_grad:
-            s = pb.data.shape
+            s = pb.out_shape
             gb = -g if g.shape == s else unbroadcast(-g, s)
         return ga, gb
 
@@ -84,12 +85,12 @@ class Mul(BinaryOp):
         ga = gb = None
         if pa is not None and pa.requires_grad:
             ga = g * self.b
-            s = pa.data.shape
+            s = self.a.shape
             if ga.shape != s:
                 ga = unbroadcast(ga, s)
         if pb is not None and pb.requires_grad:
             gb = g * self.a
-            s = pb.data.shape
+            s = self.b.shape
             if gb.shape != s:
                 gb = unbroadcast(gb, s)
         return ga, gb
@@ -108,10 +109,10 @@ class Div(BinaryOp):
         g_over_b = g / self.b
         ga = gb = None
         if pa is not None and pa.requires_grad:
-            ga = unbroadcast(g_over_b, pa.data.shape)
+            ga = unbroadcast(g_over_b, pa.out_shape)
         if pb is not None and pb.requires_grad:
             # d(a/b)/db = -a/b**2 = -(a/b)/b
-            gb = unbroadcast(-g_over_b * self.out, pb.data.shape)
+            gb = unbroadcast(-g_over_b * self.out, self.b.shape)
         return ga, gb
 
 
@@ -135,10 +136,10 @@ class Pow(BinaryOp):
             if isinstance(b, (int, float)):  # a number exponent: no broadcasting
                 ga = g * (2 * a) if b == 2 else g * (b * a ** (b - 1))
             else:
-                ga = unbroadcast(g * (b * a ** (b - 1)), pa.data.shape)
+                ga = unbroadcast(g * (b * a ** (b - 1)), a.shape)
         if pb is not None and pb.requires_grad:
             # d(a**b)/db = a**b * ln(a)
-            gb = unbroadcast(g * self.out * np.log(a), pb.data.shape)
+            gb = unbroadcast(g * self.out * np.log(a), b.shape)
         return ga, gb
 
 
@@ -165,6 +166,7 @@ class MatMul(Function):
 
     def forward_t(self, a, b):
         self.transposed = True
+        self.info = "x·Wᵀ"
         self.a = a
         self.b = b
         if a.ndim == 2:
@@ -256,7 +258,7 @@ class Sum(Function):
         if axis is None:  # everything: NumPy's fastest path, no axis tuple
             self.axes = None
             return a.sum(keepdims=keepdims)
-        self.axes = axes = _norm_axes(axis, a.ndim, "sum") if a.ndim else ()
+        self.axes = self.info = axes = _norm_axes(axis, a.ndim, "sum") if a.ndim else ()
         return a.sum(axis=axes, keepdims=keepdims)
 
     def expand(self, g):
@@ -291,6 +293,8 @@ class Max(Sum):
             raise ShapeError(f"max: cannot reduce an empty tensor of shape {a.shape}")
         self.shape = a.shape
         self.axes = _norm_axes(axis, a.ndim, "max") if a.ndim else ()
+        if axis is not None:
+            self.info = self.axes
         self.keepdims = keepdims
         m = a.max(axis=self.axes, keepdims=True)
         self.mask = mask = a == m
@@ -333,7 +337,7 @@ class Transpose(Function):
                     f"{a.ndim} axes of shape {a.shape}"
                 )
             axes = tuple(int(x) % a.ndim for x in axes)
-        self.axes = axes
+        self.axes = self.info = axes
         return a.transpose(axes)
 
     def backward(self, g):
@@ -482,7 +486,7 @@ class Softmax(Function):
         e = np.exp(a - a.max(axis=axis, keepdims=True))
         e /= e.sum(axis=axis, keepdims=True)
         self.out = e
-        self.axis = axis
+        self.axis = self.info = axis
         return e
 
     def backward(self, g):
@@ -500,7 +504,7 @@ class LogSoftmax(Function):
         shifted = a - a.max(axis=axis, keepdims=True)
         out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         self.out = out
-        self.axis = axis
+        self.axis = self.info = axis
         return out
 
     def backward(self, g):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from numbers import Number
 from typing import Any
+from weakref import ref as _weakref
 
 import numpy as np
 
@@ -162,10 +163,12 @@ def linear(x: Tensor, weight: Tensor) -> Tensor:
                          f"features in its last axis)")
     fn = ops.MatMul()
     t = _new(Tensor)
-    t.data = fn.forward_t(xd, wd)
+    t.data = d = fn.forward_t(xd, wd)
     t.grad = None
     if _grad_enabled[0] and (x.requires_grad or weight.requires_grad):
-        fn.parents = (x, weight)
+        fn.parents = (x._ctx or (x if x.requires_grad else _Data(x)),
+                      weight._ctx or (weight if weight.requires_grad else _Data(weight)))
+        fn.out_shape = d.shape
         t.requires_grad = True
         t._ctx = fn
     else:
@@ -200,6 +203,7 @@ class Tensor:
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "__weakref__")
     __array_ufunc__ = None  # make NumPy defer to our reflected operators (ndarray @ Tensor)
+    _leaf = True  # as a graph node, a tensor is always a leaf (ops link to Functions)
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         self.data: np.ndarray = _to_array(data, dtype)
@@ -210,6 +214,11 @@ class Tensor:
     # ---------------------------------------------------------------- properties
     @property
     def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def out_shape(self) -> tuple:
+        """The shape, under the name graph nodes (Functions) use for their output."""
         return self.data.shape
 
     @property
@@ -454,6 +463,22 @@ def _check_axis(t: Tensor, axis: Any, op: str) -> int:
 
 _new = object.__new__
 
+
+class _Data:
+    """Stands in the graph for an input that needs no gradient (a data batch, a target):
+    its shape and dtype and a weak link to it, so a kept graph (a loss stored in a list)
+    does not keep input batches alive."""
+
+    __slots__ = ("ref", "out_shape", "dtype")
+    _leaf = True
+    requires_grad = False
+
+    def __init__(self, t: Tensor) -> None:
+        self.ref = _weakref(t)
+        self.out_shape = t.data.shape
+        self.dtype = t.data.dtype
+
+
 # The three functions below run once per op: NumPy and module names are bound as
 # default arguments (local lookups), and nothing is done that the common case skips.
 
@@ -497,7 +522,10 @@ def _binary(cls: type, x: Any, y: Any, _T: type = Tensor, _nd: type = _ndarray,
     t.data = d if type(d) is _nd else _asarray(d)
     t.grad = None
     if _ge[0] and ((x is not None and x.requires_grad) or (y is not None and y.requires_grad)):
-        fn.parents = (x, y)
+        # graph links go to the Function that made an input, or to the input if a leaf
+        fn.parents = (None if x is None else x._ctx or (x if x.requires_grad else _Data(x)),
+                      None if y is None else y._ctx or (y if y.requires_grad else _Data(y)))
+        fn.out_shape = d.shape
         t.requires_grad = True
         t._ctx = fn
     else:
@@ -515,7 +543,8 @@ def _unary(cls: type, x: Tensor, _T: type = Tensor, _nd: type = _ndarray,
     t.data = d if type(d) is _nd else _asarray(d)
     t.grad = None
     if x.requires_grad and _ge[0]:
-        fn.parents = (x,)
+        fn.parents = (x._ctx or x,)
+        fn.out_shape = d.shape
         t.requires_grad = True
         t._ctx = fn
     else:
@@ -532,7 +561,8 @@ def _unary_with(cls: type, x: Tensor, *args: Any) -> Tensor:
     t.data = d if type(d) is _ndarray else _asarray(d)
     t.grad = None
     if x.requires_grad and _grad_enabled[0]:
-        fn.parents = (x,)
+        fn.parents = (x._ctx or x,)
+        fn.out_shape = d.shape
         t.requires_grad = True
         t._ctx = fn
     else:

@@ -47,26 +47,26 @@ def _number(v: Any) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
-def _op_label(fn: Any, out: Tensor) -> str:
+def _op_label(fn: Any) -> str:
     name = type(fn).__name__
-    parts = [name]
-    const = fn.__dict__.get("const")
+    head = name
+    const = getattr(fn, "const", None)
     if const is not None:
         pos, value = const
         sym = _SYMBOL.get(name, "·")
         num = _number(value)
-        parts[0] = f"{name} {num} {sym} ·" if pos == 0 else f"{name} {sym}{num}"
-    axes = fn.__dict__.get("axes")
-    if name in ("Sum", "Mean", "Max") and axes is not None and len(axes) < len(
-            fn.__dict__.get("shape", ())):
-        parts.append(f"axis={axes[0] if len(axes) == 1 else axes}")
-    elif name in ("Softmax", "LogSoftmax"):
-        parts.append(f"axis={fn.__dict__.get('axis')}")
-    elif name == "MatMul" and fn.__dict__.get("transposed"):
-        parts.append("x·Wᵀ")
-    elif name == "Transpose" and axes is not None:
-        parts.append(f"axes={axes}")
-    return " ".join(parts) + "\n" + _shape(out.data.shape)
+        head = f"{name} {num} {sym} ·" if pos == 0 else f"{name} {sym}{num}"
+    info = getattr(fn, "info", None)
+    if info is not None:
+        if name in ("Sum", "Mean", "Max"):
+            head += f" axis={info[0] if len(info) == 1 else info}"
+        elif name in ("Softmax", "LogSoftmax"):
+            head += f" axis={info}"
+        elif name == "Transpose":
+            head += f" axes={info}"
+        else:
+            head += f" {info}"
+    return head + "\n" + _shape(getattr(fn, "out_shape", ()))
 
 
 def _summary(arr: np.ndarray) -> str:
@@ -75,63 +75,67 @@ def _summary(arr: np.ndarray) -> str:
     return f"min {arr.min():.3g} mean {arr.mean():.3g} max {arr.max():.3g}"
 
 
-def _walk(root: Tensor) -> list:
-    """Tensors of the graph, each once, in a fixed order: depth first from the root,
-    parents in argument order (so the same graph always gives the same DOT)."""
+def _inputs(fn: Any) -> tuple:
+    """An op's input nodes, also after backward freed its saved arrays."""
+    parents = fn.parents
+    if parents is None:
+        parents = getattr(fn, "kept", None)
+        if parents is None:
+            raise RuntimeError("draw_graph: this graph's structure is gone; draw it before "
+                               "calling backward()")
+    return parents
+
+
+def _walk(start: Any) -> list:
+    """Graph nodes (ops and leaf tensors), each once, in a fixed order: depth first from
+    the root, inputs in argument order (so the same graph always gives the same DOT)."""
     order: list = []
     seen: set = set()
-    stack = [root]
+    stack = [start]
     while stack:
-        t = stack.pop()
-        if id(t) in seen:
+        node = stack.pop()
+        if id(node) in seen:
             continue
-        seen.add(id(t))
-        order.append(t)
-        ctx = t._ctx
-        if ctx is None:
+        seen.add(id(node))
+        order.append(node)
+        if node._leaf:
             continue
-        if ctx.parents is None:
-            raise RuntimeError(
-                "draw_graph: this graph was freed by backward(); draw it before calling "
-                "backward(), or call backward(retain_graph=True) first")
-        for p in reversed(ctx.parents):
+        for p in reversed(_inputs(node)):
             if p is not None and id(p) not in seen:
                 stack.append(p)
     return order
 
 
-def _module_clusters(model: Any, nodes: dict) -> dict:
-    """Map id(tensor) -> (cluster key, title) for the ops and parameters of each leaf
-    module whose latest output belongs to this graph."""
+def _module_clusters(model: Any, ids: dict) -> dict:
+    """Map id(node) -> (cluster key, title) for the ops and parameters of each leaf module
+    whose latest call belongs to this graph."""
     owner: dict = {}
     if model is None or not hasattr(model, "named_modules"):
         return owner
     leaves = [(n, m) for n, m in model.named_modules() if not any(True for _ in m.children())]
-    outputs = {}
+    traced = {}
     for name, m in leaves:
         ref = m.__dict__.get("_trace")
-        out = ref() if ref is not None else None
-        if out is not None and id(out) in nodes:
-            outputs[id(out)] = name
+        fn = ref() if ref is not None else None
+        if fn is not None and id(fn) in ids:
+            traced[name] = fn
+    boundaries = {id(fn) for fn in traced.values()}
     for name, m in leaves:
         title = f"{name}: {type(m).__name__}" if name else type(m).__name__
         if hasattr(m, "in_features"):
             title += f"({m.in_features}→{m.out_features})"
         for p in m.parameters():
-            if id(p) in nodes:
+            if id(p) in ids:
                 owner[id(p)] = (name, title)
-        ref = m.__dict__.get("_trace")
-        out = ref() if ref is not None else None
-        if out is None or id(out) not in nodes:
-            continue
-        stack = [out]
+        fn = traced.get(name)
+        stack = [fn] if fn is not None else []
         while stack:  # the module's ops: back from its output to other modules' outputs
-            t = stack.pop()
-            if id(t) in owner or t._ctx is None:
+            node = stack.pop()
+            if id(node) in owner or node._leaf:
                 continue
-            owner[id(t)] = (name, title)
-            for p in t._ctx.parents or ():
-                if p is not None and id(p) not in outputs:
+            owner[id(node)] = (name, title)
+            for p in _inputs(node):
+                if p is not None and id(p) not in boundaries:
                     stack.append(p)
     return owner
 
@@ -144,11 +148,11 @@ def draw_graph(root: Tensor, path: str | os.PathLike | None = None, *, model: An
 
     `model` (its `named_parameters()`) or `params` (name -> tensor) name the leaves and,
     with `model`, group each layer's nodes in a cluster. `path`'s suffix (or `format=`)
-    picks png, svg, pdf or dot; the file is written exactly at `path`. After a
-    `backward(retain_graph=True)` parameter nodes show their gradient's norm
-    (`show_grads`); `show_values` adds min/mean/max per node. Graphs with more than
-    `max_nodes` nodes are cut with a "… N more" node. In Jupyter the result displays
-    inline.
+    picks png, svg, pdf or dot; the file is written exactly at `path`. Works before and
+    after `backward()`; after it, parameter nodes show their gradient's norm
+    (`show_grads`). `show_values` adds min/mean/max for the leaves, the root and ops that
+    keep their output. Graphs with more than `max_nodes` nodes are cut with a
+    "… N more" node. In Jupyter the result displays inline.
     """
     if not isinstance(root, Tensor):
         raise TypeError(f"draw_graph: root must be a Tensor, got {type(root).__name__}")
@@ -162,20 +166,21 @@ def draw_graph(root: Tensor, path: str | os.PathLike | None = None, *, model: An
     if params is not None:
         names.update({id(p): n for n, p in params.items()})
 
-    order = _walk(root)
+    start = root if root._ctx is None else root._ctx
+    order = _walk(start)
     hidden = max(0, len(order) - max_nodes)
     shown = order[: len(order) - hidden]
-    ids = {id(t): f"n{i}" for i, t in enumerate(shown)}
+    ids = {id(n): f"n{i}" for i, n in enumerate(shown)}
     owner = _module_clusters(model, ids)
 
     dot = graphviz.Digraph("computation_graph", graph_attr=dict(
         rankdir=rankdir, fontname="Helvetica", fontsize="11", nodesep="0.25", ranksep="0.35"),
         node_attr=dict(fontname="Helvetica", fontsize="10"), edge_attr=dict(color="#555555"))
     clusters: dict = {}
-    for t in shown:
-        nid = ids[id(t)]
-        attrs = _node(t, t is root, names, show_grads, show_values)
-        key = owner.get(id(t))
+    for node in shown:
+        nid = ids[id(node)]
+        attrs = _node(node, root if node is start else None, names, show_grads, show_values)
+        key = owner.get(id(node))
         if key is None:
             dot.node(nid, **attrs)
         else:
@@ -185,19 +190,21 @@ def draw_graph(root: Tensor, path: str | os.PathLike | None = None, *, model: An
             sub.attr(label=title, style="rounded,dashed", color="#888888", fontsize="10")
             for nid, attrs in members:
                 sub.node(nid, **attrs)
-    for t in shown:
-        ctx = t._ctx
-        if ctx is None:
+    cut = False
+    for node in shown:
+        if node._leaf:
             continue
-        for p in ctx.parents:
-            if p is not None and id(p) in ids:
-                dot.edge(ids[id(p)], ids[id(t)])
+        for p in _inputs(node):
+            if p is None:
+                continue
+            if id(p) in ids:
+                dot.edge(ids[id(p)], ids[id(node)])
+            else:
+                cut = True
+                dot.edge("more", ids[id(node)], style="dashed")
     if hidden:
         dot.node("more", f"… {hidden} more nodes", **STYLE["more"])
-        for t in shown:
-            if t._ctx is not None and any(p is not None and id(p) not in ids
-                                          for p in t._ctx.parents):
-                dot.edge("more", ids[id(t)], style="dashed")
+    del cut
     if legend:
         with dot.subgraph(name="cluster_legend") as lg:
             lg.attr(label="legend", style="dotted", color="#aaaaaa", fontsize="9")
@@ -210,23 +217,29 @@ def draw_graph(root: Tensor, path: str | os.PathLike | None = None, *, model: An
     return dot
 
 
-def _node(t: Tensor, is_root: bool, names: dict, show_grads: bool, show_values: bool) -> dict:
-    if t._ctx is not None:
-        label = _op_label(t._ctx, t)
+def _node(node: Any, root: Tensor | None, names: dict, show_grads: bool,
+          show_values: bool) -> dict:
+    """DOT attributes of one node; `root` is the root tensor when `node` stands for it."""
+    if not node._leaf:
+        label = _op_label(node)
         kind = "op"
+        values = root.data if root is not None else node.__dict__.get("out")
     else:
-        name = names.get(id(t))
+        tensor = node if isinstance(node, Tensor) else node.ref()  # a stand-in for data
+        name = names.get(id(tensor)) if tensor is not None else None
         if name is None:
-            name = "parameter" if t.requires_grad else "data"
-        label = f"{name}\n{_shape(t.data.shape)} {t.data.dtype}"
-        kind = "param" if t.requires_grad else "data"
-        if show_grads and t.grad is not None:
-            label += f"\n‖grad‖ = {float(np.linalg.norm(t.grad.data)):.4g}"
-    if show_values:
-        label += "\n" + _summary(t.data)
-    if is_root:
-        if t.data.size == 1:
-            label += f"\n= {float(t.data.reshape(-1)[0]):.6g}"
+            name = "parameter" if node.requires_grad else "data"
+        shape, dtype = node.out_shape, (node.data.dtype if tensor is node else node.dtype)
+        label = f"{name}\n{_shape(shape)} {dtype}"
+        kind = "param" if node.requires_grad else "data"
+        if show_grads and tensor is not None and tensor.grad is not None:
+            label += f"\n‖grad‖ = {float(np.linalg.norm(tensor.grad.data)):.4g}"
+        values = tensor.data if tensor is not None else None
+    if show_values and isinstance(values, np.ndarray):
+        label += "\n" + _summary(values)
+    if root is not None:
+        if root.data.size == 1:
+            label += f"\n= {float(root.data.reshape(-1)[0]):.6g}"
         kind = "root"
     return dict(label=label, **STYLE[kind])
 

@@ -90,8 +90,9 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         out = self.forward(*args, **kwargs)
         if type(out) is Tensor and out._ctx is not None:
-            # a weak link to the latest output lets draw_graph group this module's ops
-            self.__dict__["_trace"] = _ref(out)
+            # a weak link to the op that made the latest output lets draw_graph group
+            # this module's ops in one box
+            self.__dict__["_trace"] = _ref(out._ctx)
         return out
 
     # ---------------------------------------------------------------- traversal
