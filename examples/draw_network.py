@@ -23,7 +23,7 @@ target = np.full((1, 10), 0.01, dtype=np.float32)
 target[0, 3] = 0.99                                                       # "a 3"
 
 loss = squared_error(model(image), target)
-loss.backward(retain_graph=True)  # keep the graph, so the picture can show ‖grad‖
+loss.backward()  # the drawing still works after backward, and shows ‖grad‖
 try:
     loss.draw(out, model=model)
     print(f"wrote {out}")

@@ -84,3 +84,11 @@ def test_save_rejects_bad_values(tmp_path):
         tg.save({"obj": np.array([object()])}, tmp_path / "x.npz")
     with pytest.raises(TypeError, match="keys"):
         tg.save({1: np.zeros(1)}, tmp_path / "x.npz")
+
+
+def test_saved_files_get_the_usual_permissions(tmp_path):
+    path = tmp_path / "m.npz"
+    tg.save({"w": np.zeros(2)}, path)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (path.stat().st_mode & 0o777) == (0o666 & ~mask)

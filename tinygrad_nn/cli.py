@@ -12,7 +12,6 @@ import math
 import os
 import struct
 import sys
-import tempfile
 import zlib
 
 import numpy as np
@@ -23,7 +22,7 @@ from .book import BookNetwork
 from .nn import Linear, Sequential, Sigmoid
 from .nn.functional import squared_error
 from .optim import SGD
-from .serialize import load, save
+from .serialize import atomic_write, load, save
 from .tensor import Tensor, manual_seed
 from .train import History, evaluate, fit, fit_book, linear_decay, predict
 
@@ -315,22 +314,7 @@ def write_png_gray(path: str, image: np.ndarray) -> None:
 
     png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
            + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
-    _atomic_write(path, png)
-
-
-def _atomic_write(path: str, payload: bytes) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise CliError(f"{path}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, png, "backquery")
 
 
 def cmd_backquery(args: argparse.Namespace) -> int:
@@ -388,18 +372,10 @@ def _plot(history: History, y_true: np.ndarray, y_pred: np.ndarray, path: str) -
     a3.set(title="confusion matrix (test)", xlabel="predicted", ylabel="true",
            xticks=range(10), yticks=range(10))
     fig.tight_layout()
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise CliError(f"{path}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=folder)
-    os.close(fd)
     try:
-        fig.savefig(tmp, format="png", dpi=100)
-        os.replace(tmp, path)
+        atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100), "--plot")
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 # ----------------------------------------------------------------------------- parser

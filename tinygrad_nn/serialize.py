@@ -11,12 +11,12 @@ import os
 import tempfile
 import zipfile
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
-__all__ = ["save", "load"]
+__all__ = ["save", "load", "atomic_write"]
 
 
 def _as_array(key: str, value: Any) -> np.ndarray:
@@ -40,21 +40,41 @@ def save(state_dict: Mapping[str, Any], path: str | os.PathLike) -> None:
     if not hasattr(state_dict, "items"):
         raise TypeError(f"save: expected a mapping of names to arrays, got "
                         f"{type(state_dict).__name__}")
-    path = os.fspath(path)
     arrays = {}
     for key, value in state_dict.items():
         if not isinstance(key, str):
             raise TypeError(f"save: keys must be strings, got {key!r}")
         arrays[key] = _as_array(key, value)
+    atomic_write(path, lambda f: np.savez(f, **arrays), "save")
+
+
+def _default_mode() -> int:
+    """The permissions a plain open() would give a new file (0o666 less the umask)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[Any], Any] | bytes,
+                 op: str = "write") -> None:
+    """Write a file so that readers see the old content or the new, never a half file:
+    into a temporary file in the same folder, flushed to disk, then renamed over `path`.
+    `write` is the bytes, or a function that writes to the open binary file. The folder
+    must exist; `op` names the caller in errors."""
+    path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise FileNotFoundError(f"save: folder {folder} does not exist (writing {path})")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+        raise FileNotFoundError(f"{op}: folder {folder} does not exist (writing {path})")
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1], dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            if isinstance(write, (bytes, bytearray)):
+                f.write(write)
+            else:
+                write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, _default_mode())  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         try:

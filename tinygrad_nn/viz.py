@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping
 from typing import Any
 
 import graphviz
 import numpy as np
 
+from .serialize import atomic_write
 from .tensor import Tensor
 
 __all__ = ["draw_graph", "DotNotFoundError", "FORMATS"]
@@ -283,16 +283,4 @@ def _render(dot: graphviz.Digraph, fmt: str) -> bytes:
 
 
 def _write(dot: graphviz.Digraph, path: str, fmt: str) -> None:
-    data = _render(dot, fmt)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"draw_graph: folder {folder} does not exist (writing {path})")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="." + fmt, dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, _render(dot, fmt), "draw_graph")
