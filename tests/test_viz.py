@@ -186,3 +186,14 @@ def test_bad_format_and_root():
         tg.draw_graph(loss, "noext")
     with pytest.raises(TypeError, match="Tensor"):
         tg.draw_graph(np.ones(3))
+
+
+def test_a_data_tensor_used_twice_is_one_node():
+    x = tg.Tensor(np.ones((2, 3)))
+    w1 = tg.Tensor(np.ones((3, 1)), requires_grad=True)
+    w2 = tg.Tensor(np.ones((3, 1)), requires_grad=True)
+    y = (x @ w1).sum() + (x @ w2).sum()
+    src = tg.draw_graph(y, params={"x": x, "w1": w1, "w2": w2}).source
+    assert src.count('"x\n(2, 3)') == 1
+    ops, leaves = graph_sizes(y)
+    assert (ops, leaves) == (5, 3) and len(node_ids(src)) == 8

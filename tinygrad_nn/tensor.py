@@ -166,8 +166,8 @@ def linear(x: Tensor, weight: Tensor) -> Tensor:
     t.data = d = fn.forward_t(xd, wd)
     t.grad = None
     if _grad_enabled[0] and (x.requires_grad or weight.requires_grad):
-        fn.parents = (x._ctx or (x if x.requires_grad else _Data(x)),
-                      weight._ctx or (weight if weight.requires_grad else _Data(weight)))
+        fn.parents = (x._ctx or (x if x.requires_grad else _stand_in(x)),
+                      weight._ctx or (weight if weight.requires_grad else _stand_in(weight)))
         fn.out_shape = d.shape
         t.requires_grad = True
         t._ctx = fn
@@ -201,7 +201,7 @@ class Tensor:
     """An n-dimensional array of floats that records the ops applied to it, so that
     `.backward()` can fill `.grad` of every leaf that `requires_grad`."""
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_standin", "__weakref__")
     __array_ufunc__ = None  # make NumPy defer to our reflected operators (ndarray @ Tensor)
     _leaf = True  # as a graph node, a tensor is always a leaf (ops link to Functions)
 
@@ -479,6 +479,15 @@ class _Data:
         self.dtype = t.data.dtype
 
 
+def _stand_in(t: Tensor) -> _Data:
+    """The one stand-in of data tensor `t` (made on its first use in a recorded op)."""
+    try:
+        return t._standin
+    except AttributeError:
+        s = t._standin = _Data(t)
+        return s
+
+
 # The three functions below run once per op: NumPy and module names are bound as
 # default arguments (local lookups), and nothing is done that the common case skips.
 
@@ -523,8 +532,8 @@ def _binary(cls: type, x: Any, y: Any, _T: type = Tensor, _nd: type = _ndarray,
     t.grad = None
     if _ge[0] and ((x is not None and x.requires_grad) or (y is not None and y.requires_grad)):
         # graph links go to the Function that made an input, or to the input if a leaf
-        fn.parents = (None if x is None else x._ctx or (x if x.requires_grad else _Data(x)),
-                      None if y is None else y._ctx or (y if y.requires_grad else _Data(y)))
+        fn.parents = (None if x is None else x._ctx or (x if x.requires_grad else _stand_in(x)),
+                      None if y is None else y._ctx or (y if y.requires_grad else _stand_in(y)))
         fn.out_shape = d.shape
         t.requires_grad = True
         t._ctx = fn
