@@ -6,7 +6,7 @@ The text's rule is plain SGD: w ← w − α·∂E/∂w (α the learning rate).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -70,6 +70,17 @@ class Optimizer:
     def step(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    @staticmethod
+    def _gradients(group: dict) -> Iterator[tuple]:
+        """(parameter, gradient) for each parameter of `group` that has a gradient, with
+        L2 weight decay added as torch.optim does: g + λ·w."""
+        wd = group["weight_decay"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            g = p.grad.data
+            yield p, (g + wd * p.data if wd else g)
+
     def _param_index(self) -> dict:
         ids: dict = {}
         for g in self.param_groups:
@@ -129,13 +140,7 @@ class SGD(Optimizer):
         for group in self.param_groups:
             lr = group["lr"]
             momentum = group["momentum"]
-            wd = group["weight_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad.data
-                if wd:
-                    g = g + wd * p.data
+            for p, g in self._gradients(group):
                 if momentum:
                     state = self.state.setdefault(id(p), {})
                     buf = state.get("momentum_buffer")
@@ -168,13 +173,7 @@ class Adam(Optimizer):
             lr = group["lr"]
             b1, b2 = group["betas"]
             eps = group["eps"]
-            wd = group["weight_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad.data
-                if wd:
-                    g = g + wd * p.data
+            for p, g in self._gradients(group):
                 state = self.state.get(id(p))
                 if state is None:
                     state = self.state[id(p)] = {

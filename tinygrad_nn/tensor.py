@@ -545,7 +545,8 @@ def _binary(cls: type, x: Any, y: Any, _T: type = Tensor, _nd: type = _ndarray,
 
 def _unary(cls: type, x: Tensor, _T: type = Tensor, _nd: type = _ndarray,
            _asarray: Any = _asarray, _ge: list = _grad_enabled, _new: Any = _new) -> Tensor:
-    """Run a one-input element-wise op."""
+    """Run a one-input element-wise op: `_unary_with` without the attributes, kept apart
+    because every activation of every step runs through it."""
     fn = cls()
     d = fn.forward(x.data)
     t = _new(_T)
