@@ -178,7 +178,7 @@ def run_backward(root: Any, grad: np.ndarray, retain_graph: bool = False,
     Ops return None for inputs that need no gradient, so every array they return is
     accumulated. Nodes are hashed by identity.
     """
-    start = graph_node(root)
+    start = root if root._ctx is None else root._ctx
     order = _topological_order(start)
     order.reverse()
     if inputs is not None:

@@ -157,13 +157,17 @@ def linear(x: Tensor, weight: Tensor) -> Tensor:
     if not isinstance(weight, Tensor):
         raise TypeError(f"linear: weight must be a Tensor, got {type(weight).__name__}")
     xd, wd = x.data, weight.data
-    if wd.ndim != 2 or xd.ndim == 0 or xd.shape[-1] != wd.shape[1]:
+    fn = ops.MatMul()
+    try:
+        if wd.ndim != 2:
+            raise ValueError
+        d = fn.forward_t(xd, wd)
+    except ValueError:
         raise ShapeError(f"linear: input of shape {xd.shape} does not fit a weight of shape "
                          f"{wd.shape} (it needs {wd.shape[1] if wd.ndim == 2 else '?'} "
-                         f"features in its last axis)")
-    fn = ops.MatMul()
+                         f"features in its last axis)") from None
     t = _new(Tensor)
-    t.data = d = fn.forward_t(xd, wd)
+    t.data = d
     t.grad = None
     if _grad_enabled[0] and (x.requires_grad or weight.requires_grad):
         fn.parents = (x._ctx or (x if x.requires_grad else _stand_in(x)),

@@ -54,7 +54,7 @@ def _pair(op: str, output: Any, target: Any) -> tuple:
             target = _wrap(target)  # a constant of the loss: no copy needed
         else:
             target = Tensor(target, dtype=output.dtype)
-    if output.shape != target.shape:
+    if output.data.shape != target.data.shape:
         raise ShapeError(f"{op}: output shape {output.shape} and target shape "
                          f"{target.shape} differ (losses do not broadcast)")
     return output, target
