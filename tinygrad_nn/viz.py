@@ -19,7 +19,7 @@ import numpy as np
 from .serialize import atomic_write
 from .tensor import Tensor
 
-__all__ = ["draw_graph", "DotNotFoundError", "FORMATS"]
+__all__ = ["draw_graph", "Graph", "DotNotFoundError", "FORMATS"]
 
 FORMATS = ("png", "svg", "pdf", "dot")
 
@@ -37,6 +37,18 @@ _SYMBOL = {"Add": "+", "Sub": "−", "Mul": "×", "Div": "÷", "Pow": "^", "MatM
 
 class DotNotFoundError(RuntimeError):
     """The Graphviz `dot` program is needed for this format and is not installed."""
+
+
+class Graph(graphviz.Digraph):
+    """The `graphviz.Digraph` that `draw_graph` returns. In Jupyter it displays inline as
+    SVG, also without the `dot` program when the in-process renderer is installed, and
+    as its DOT text when neither is there."""
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kw: Any) -> dict:
+        try:
+            return {"image/svg+xml": _render(self, "svg").decode("utf-8")}
+        except DotNotFoundError:
+            return {"text/plain": self.source}
 
 
 def _shape(shape: tuple) -> str:
@@ -173,7 +185,7 @@ def draw_graph(root: Tensor, path: str | os.PathLike | None = None, *, model: An
     ids = {id(n): f"n{i}" for i, n in enumerate(shown)}
     owner = _module_clusters(model, ids)
 
-    dot = graphviz.Digraph("computation_graph", graph_attr=dict(
+    dot = Graph("computation_graph", graph_attr=dict(
         rankdir=rankdir, fontname="Helvetica", fontsize="11", nodesep="0.25", ranksep="0.35"),
         node_attr=dict(fontname="Helvetica", fontsize="10"), edge_attr=dict(color="#555555"))
     clusters: dict = {}
