@@ -151,6 +151,20 @@ def _mm(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return x @ y
 
 
+class ElementWise(Function):
+    """A one-input op whose output has its input's shape. The recorder stores no
+    `out_shape` for these (it is the first shape found up the chain of inputs), which
+    saves a store on every activation of every step."""
+
+    @property
+    def out_shape(self) -> tuple:
+        node = self
+        while isinstance(node, ElementWise):
+            parents = node.parents
+            node = (parents if parents is not None else node.kept)[0]
+        return node.out_shape
+
+
 class MatMul(Function):
     """`numpy.matmul`: 1-D operands are promoted (and the added axis removed after),
     batch axes broadcast. `forward_t` computes `a @ b.T` for a 2-D `b` (the text's
@@ -221,7 +235,7 @@ class MatMul(Function):
         return ga, gb
 
 
-class Neg(Function):
+class Neg(ElementWise):
     def forward(self, a):
         return -a
 
@@ -382,7 +396,7 @@ class Index(Function):
 # ----------------------------------------------------------------------------- element-wise
 
 
-class Exp(Function):
+class Exp(ElementWise):
     def forward(self, a):
         self.out = out = np.exp(a)
         return out
@@ -391,7 +405,7 @@ class Exp(Function):
         return (g * self.out,)
 
 
-class Log(Function):
+class Log(ElementWise):
     def forward(self, a):
         self.a = a
         return np.log(a)
@@ -428,7 +442,7 @@ class _Clip(dict):
 _SIGMOID_CLIP = _Clip()
 
 
-class Sigmoid(Function):
+class Sigmoid(ElementWise):
     """σ(x) = 1 / (1 + e^(−x)); backward is the text's `grad·o·(1−o)`."""
 
     def forward(self, a):
@@ -458,7 +472,7 @@ class Sigmoid(Function):
         return (t,)
 
 
-class Tanh(Function):
+class Tanh(ElementWise):
     def forward(self, a):
         self.out = out = np.tanh(a)
         return out
@@ -470,7 +484,7 @@ class Tanh(Function):
         return (t,)
 
 
-class ReLU(Function):
+class ReLU(ElementWise):
     def forward(self, a):
         self.mask = a > 0
         return np.maximum(a, 0)

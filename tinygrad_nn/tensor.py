@@ -557,8 +557,7 @@ def _unary(cls: type, x: Tensor, _T: type = Tensor, _nd: type = _ndarray,
     t.data = d if type(d) is _nd else _asarray(d)
     t.grad = None
     if x.requires_grad and _ge[0]:
-        fn.parents = (x._ctx or x,)
-        fn.out_shape = d.shape
+        fn.parents = (x._ctx or x,)  # element-wise: out_shape is derived (ops.ElementWise)
         t.requires_grad = True
         t._ctx = fn
     else:
