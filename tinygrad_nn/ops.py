@@ -418,7 +418,8 @@ class Log(ElementWise):
 
 class _Ones(dict):
     """dtype -> 1 as a read-only 0-d array of that dtype (an array operand costs NumPy
-    about half of what a Python number does)."""
+    about half of what a Python number does; also the implicit gradient of a scalar
+    loss, read-only so that a leaf receiving it gets its own copy)."""
 
     def __missing__(self, dtype: np.dtype) -> np.ndarray:
         one = self[dtype] = np.ones((), dtype)

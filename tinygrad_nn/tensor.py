@@ -82,26 +82,13 @@ def _to_array(data: Any, dtype: Any = None, op: str = "Tensor") -> np.ndarray:
     return np.array(arr, dtype=target, copy=True)
 
 
-_ONE_0D: dict = {}
-
-
-def _ones_0d(dtype: np.dtype) -> np.ndarray:
-    """A shared read-only 0-d 1 of `dtype`: the implicit gradient of a scalar loss
-    (read-only, so a leaf that receives it gets its own copy)."""
-    one = _ONE_0D.get(dtype)
-    if one is None:
-        one = _ONE_0D[dtype] = np.ones((), dtype)
-        one.flags.writeable = False
-    return one
-
-
-def _wrap(data: np.ndarray, requires_grad: bool = False, ctx: Any = None) -> Tensor:
-    """Make a Tensor around an array we own, skipping the checks of `__init__`."""
+def _wrap(data: np.ndarray, requires_grad: bool = False) -> Tensor:
+    """Make a leaf Tensor around an array we own, skipping the checks of `__init__`."""
     t = _new(Tensor)
     t.data = data if type(data) is _ndarray else _asarray(data)
     t.grad = None
     t.requires_grad = requires_grad
-    t._ctx = ctx
+    t._ctx = None
     return t
 
 
@@ -324,7 +311,7 @@ class Tensor:
                     f"backward: a gradient can be created implicitly only for a one-element "
                     f"output; this output has shape {data.shape}, so pass gradient= of "
                     f"that shape")
-            g = np.ones(data.shape, dtype=data.dtype) if data.ndim else _ones_0d(data.dtype)
+            g = np.ones(data.shape, dtype=data.dtype) if data.ndim else ops._ONES[data.dtype]
         else:
             raw = gradient.data if isinstance(gradient, Tensor) else gradient
             try:
