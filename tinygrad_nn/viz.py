@@ -202,7 +202,6 @@ def draw_graph(root: Tensor, path: str | os.PathLike | None = None, *, model: An
             sub.attr(label=title, style="rounded,dashed", color="#888888", fontsize="10")
             for nid, attrs in members:
                 sub.node(nid, **attrs)
-    cut = False
     for node in shown:
         if node._leaf:
             continue
@@ -211,12 +210,10 @@ def draw_graph(root: Tensor, path: str | os.PathLike | None = None, *, model: An
                 continue
             if id(p) in ids:
                 dot.edge(ids[id(p)], ids[id(node)])
-            else:
-                cut = True
+            else:  # an input beyond max_nodes: drawn as the "… N more" node
                 dot.edge("more", ids[id(node)], style="dashed")
     if hidden:
         dot.node("more", f"… {hidden} more nodes", **STYLE["more"])
-    del cut
     if legend:
         with dot.subgraph(name="cluster_legend") as lg:
             lg.attr(label="legend", style="dotted", color="#aaaaaa", fontsize="9")
