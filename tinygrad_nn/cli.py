@@ -226,8 +226,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def _draw(model: Sequential, x: np.ndarray, y: np.ndarray, path: str) -> None:
     from .viz import draw_graph  # only when drawing
 
-    loss = squared_error(model(Tensor(x)), D.one_hot(y))
-    draw_graph(loss, path, model=model)
+    image, target = Tensor(x), Tensor(D.one_hot(y))
+    loss = squared_error(model(image), target)
+    loss.backward()  # so the weights show their gradient's norm
+    draw_graph(loss, path, model=model, params={"image": image, "target": target})
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
