@@ -183,10 +183,6 @@ class MatMul(Function):
         self.info = "x·Wᵀ"
         self.a = a
         self.b = b
-        if a.ndim == 2:
-            # (b·aᵀ)ᵀ: the same numbers as a·bᵀ, in a BLAS layout that is ~4% faster
-            # for batches; the result is an F-ordered view
-            return (b @ a.T).T
         return a @ b.T
 
     @staticmethod
