@@ -153,19 +153,9 @@ def linear(x: Tensor, weight: Tensor) -> Tensor:
         raise ShapeError(f"linear: input of shape {xd.shape} does not fit a weight of shape "
                          f"{wd.shape} (it needs {wd.shape[1] if wd.ndim == 2 else '?'} "
                          f"features in its last axis)") from None
-    t = _new(Tensor)
-    t.data = d
-    t.grad = None
     if _grad_enabled[0] and (x.requires_grad or weight.requires_grad):
-        fn.parents = (x._ctx or (x if x.requires_grad else _stand_in(x)),
-                      weight._ctx or (weight if weight.requires_grad else _stand_in(weight)))
-        fn.out_shape = d.shape
-        t.requires_grad = True
-        t._ctx = fn
-    else:
-        t.requires_grad = False
-        t._ctx = None
-    return t
+        return _output(fn, d, (_node(x), _node(weight)))
+    return _output(fn, d, None)
 
 
 def _axis_args(axis: Any, keepdims: bool, dim: Any, keepdim: Any) -> tuple:
@@ -522,7 +512,8 @@ def _binary(cls: type, x: Any, y: Any, _T: type = Tensor, _nd: type = _ndarray,
     t.data = d if type(d) is _nd else _asarray(d)
     t.grad = None
     if _ge[0] and ((x is not None and x.requires_grad) or (y is not None and y.requires_grad)):
-        # graph links go to the Function that made an input, or to the input if a leaf
+        # graph links go to the op that made an input, or to the input if a leaf (_node,
+        # inlined)
         fn.parents = (None if x is None else x._ctx or (x if x.requires_grad else _stand_in(x)),
                       None if y is None else y._ctx or (y if y.requires_grad else _stand_in(y)))
         fn.out_shape = d.shape
@@ -557,17 +548,29 @@ def _unary_with(cls: type, x: Tensor, *args: Any) -> Tensor:
     """Run a one-input op that takes attributes (axis, shape, index)."""
     fn = cls()
     d = fn.forward(x.data, *args)
+    return _output(fn, d, (x._ctx or x,) if x.requires_grad and _grad_enabled[0] else None)
+
+
+def _node(t: Tensor) -> Any:
+    """What an op links to for input `t`: the op that made it, `t` itself if it is a leaf
+    that requires grad, or the stand-in of a data tensor."""
+    return t._ctx or (t if t.requires_grad else _stand_in(t))
+
+
+def _output(fn: Any, d: Any, parents: tuple | None) -> Tensor:
+    """The Tensor holding op `fn`'s result `d`, recording `parents` unless None (the
+    general form of the recording that `_binary` and `_unary` inline for speed)."""
     t = _new(Tensor)
     t.data = d if type(d) is _ndarray else _asarray(d)
     t.grad = None
-    if x.requires_grad and _grad_enabled[0]:
-        fn.parents = (x._ctx or x,)
-        fn.out_shape = d.shape
-        t.requires_grad = True
-        t._ctx = fn
-    else:
+    if parents is None:
         t.requires_grad = False
         t._ctx = None
+    else:
+        fn.parents = parents
+        fn.out_shape = t.data.shape
+        t.requires_grad = True
+        t._ctx = fn
     return t
 
 
