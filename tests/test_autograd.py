@@ -216,3 +216,12 @@ def test_a_kept_loss_does_not_keep_its_input_batch_alive():
     gc.collect()
     assert ref() is None  # the graph holds a stand-in (shape, dtype), not the data
     assert "data\n(100, 3) float64" in tg.draw_graph(loss).source
+
+
+def test_no_grad_as_bare_decorator():
+    @tg.no_grad
+    def f(t):
+        return t * 2
+
+    x = Tensor([1.0], requires_grad=True)
+    assert not f(x).requires_grad and f.__name__ == "f" and tg.is_grad_enabled()

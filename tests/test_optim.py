@@ -169,3 +169,11 @@ def test_against_torch_optim(name, kw):
         topt.step()
         opt.step()
         np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=0, atol=1e-10)
+
+
+def test_frozen_parameters_are_accepted_and_skipped():
+    a, frozen = nn.Parameter([1.0]), nn.Parameter([2.0], requires_grad=False)
+    opt = optim.SGD([a, frozen], lr=0.5)
+    (a * 3).sum().backward()
+    opt.step()
+    assert a.data[0] == -0.5 and frozen.data[0] == 2.0

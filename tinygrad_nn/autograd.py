@@ -40,9 +40,17 @@ def is_grad_enabled() -> bool:
 
 
 class _GradMode:
-    """Context manager and decorator that sets grad mode and restores it afterwards."""
+    """Context manager and decorator that sets grad mode and restores it afterwards.
+    Works as `with no_grad():`, `@no_grad()` and `@no_grad`."""
 
     _mode = True
+
+    def __new__(cls, func: Any = None) -> Any:
+        self = super().__new__(cls)
+        return self(func) if callable(func) else self
+
+    def __init__(self, func: Any = None) -> None:
+        pass
 
     def __enter__(self) -> None:
         self._prev = _grad_enabled[0]

@@ -39,9 +39,6 @@ class Optimizer:
             if not isinstance(p, Tensor):
                 raise TypeError(f"{type(self).__name__}: parameters must be Tensors, got "
                                 f"{type(p).__name__}")
-            if not p.requires_grad:
-                raise ValueError(f"{type(self).__name__}: a parameter of shape {p.shape} "
-                                 f"does not require grad")
             if id(p) in seen:
                 raise ValueError(f"{type(self).__name__}: a parameter appears in more than "
                                  f"one group")

@@ -35,13 +35,14 @@ def relu(x: Tensor) -> Tensor:
     return x.relu()
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    return x.softmax(axis)
+def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    """exp(x) / Σ exp(x) along `axis` (PyTorch's `dim=` works too)."""
+    return x.softmax(axis, dim=dim)
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
     """log(softmax(x)) computed as x − max − log Σ exp(x − max), so it never overflows."""
-    return x.log_softmax(axis)
+    return x.log_softmax(axis, dim=dim)
 
 
 def _pair(op: str, output: Any, target: Any) -> tuple:
