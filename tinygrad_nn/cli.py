@@ -162,7 +162,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     say(f"training the text's network {Xtr.shape[1]}-{args.hidden}-10 (sigmoid, no biases) "
         f"on {len(Xtr)} samples, testing on {len(Xte)}; rule={args.rule}, lr={lr:g}"
         + (f"→{lr * LR_END_FRACTION:g} (linear decay)" if args.rule == "autograd" else "")
-        + f", batch size {args.batch_size}, {args.epochs} epochs")
+        + f", batch size {args.batch_size}, {args.epochs} epoch{'s' if args.epochs > 1 else ''}")
 
     def checkpoint(epoch: int, history: History) -> None:
         last = history

@@ -100,7 +100,7 @@ class _Progress:
                 print(desc, file=sys.stderr)
             else:
                 self.bar = tqdm(total=total, desc=desc, unit="samples", unit_scale=True,
-                                leave=True, file=sys.stderr, mininterval=0.2)
+                                leave=False, file=sys.stderr, mininterval=0.2)
 
     def update(self, n: int, loss: float) -> None:
         if self.bar is not None:
