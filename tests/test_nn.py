@@ -204,3 +204,15 @@ def test_activation_modules():
     np.testing.assert_array_equal(nn.ReLU()(x).data, [0, 0, 2])
     np.testing.assert_allclose(nn.Tanh()(x).data, np.tanh(x.data))
     np.testing.assert_allclose(nn.Sigmoid()(x).data, 1 / (1 + np.exp(-x.data)), rtol=1e-6)
+
+
+def test_modules_pickle_and_deepcopy_after_a_forward():
+    import copy
+    import pickle
+
+    model = nn.Sequential(nn.Linear(3, 2), nn.Sigmoid())
+    model(Tensor(np.ones((1, 3))))
+    for clone in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        assert clone[0].weight is not model[0].weight
+        np.testing.assert_array_equal(clone[0].weight.data, model[0].weight.data)
+        assert clone(Tensor(np.ones((1, 3)))).shape == (1, 2)

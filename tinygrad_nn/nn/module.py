@@ -66,6 +66,15 @@ class Module:
             self._modules[name] = None
         object.__setattr__(self, name, value)
 
+    def __getstate__(self) -> dict:
+        """Pickle and deepcopy without the weak link to the last output's op."""
+        state = dict(self.__dict__)
+        state.pop("_trace", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
     def __delattr__(self, name: str) -> None:
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
