@@ -75,7 +75,8 @@ class _GradMode:
 
 
 class no_grad(_GradMode):  # noqa: N801  (PyTorch's name)
-    """Operations inside do not build a graph: `with no_grad(): ...` or `@no_grad()`."""
+    """Operations inside do not build a graph: `with no_grad(): ...`, `@no_grad()` or
+    `@no_grad`."""
 
     _mode = False
 
