@@ -221,6 +221,8 @@ def draw_graph(root: Tensor, path: str | os.PathLike | None = None, *, model: An
             lg.node("legend_data", "data / constant", **STYLE["data"])
             lg.node("legend_op", "op", **STYLE["op"])
             lg.node("legend_root", "output / loss", **STYLE["root"])
+    if fmt != "dot":
+        dot.format = fmt  # so that dot.render() / dot.pipe() default to it too
     if path is not None:
         _write(dot, os.fspath(path), fmt)
     return dot
