@@ -154,3 +154,39 @@ def test_wrong_input_size_for_model(tmp_path, capsys):
     data.write_text("\n".join("1," + ",".join(["0"] * 100) for _ in range(10)))
     code, _, err = run(capsys, "evaluate", "--model", str(model), "--data", str(data))
     assert code == 2 and "100 pixels" in err and "expects 64" in err
+
+
+def test_ctrl_c_saves_what_was_trained(capsys, tmp_path, monkeypatch):
+    from tinygrad_nn import optim
+
+    calls = {"n": 0}
+    real_step = optim.SGD.step
+
+    def step_then_interrupt(self):
+        calls["n"] += 1
+        if calls["n"] == 500:
+            raise KeyboardInterrupt
+        real_step(self)
+
+    monkeypatch.setattr(optim.SGD, "step", step_then_interrupt)
+    model = tmp_path / "m.npz"
+    code, out, err = run(capsys, "train", "--hidden", "20", "--save", str(model), "--quiet")
+    assert code == 130 and "interrupted" in err and model.exists()
+    monkeypatch.undo()
+    code, out2, _ = run(capsys, "evaluate", "--model", str(model))
+    assert code == 0 and accuracy(out2) == accuracy(out)
+
+
+def test_plot_without_matplotlib_is_a_clear_error(capsys, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_mpl(name, *args, **kwargs):
+        if name.startswith("matplotlib"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_mpl)
+    code, _, err = run(capsys, "train", "--plot", "p.png")
+    assert code == 2 and "tinygrad-nn[plot]" in err and len(err.strip().splitlines()) == 1
