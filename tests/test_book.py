@@ -85,14 +85,12 @@ def test_bad_input_lengths():
 
 
 def test_book_learns_a_small_problem():
-    rng = np.random.default_rng(0)
     book = BookNetwork(2, 4, 1, 0.5, rng=0)
     data = [([0.01, 0.99], [0.99]), ([0.99, 0.01], [0.01])]
     for _ in range(500):
         for x, t in data:
             book.train(x, t)
     assert book.query([0.01, 0.99])[0, 0] > 0.9 and book.query([0.99, 0.01])[0, 0] < 0.1
-    del rng
 
 
 XOR = (np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float), np.array([[0], [1], [1], [0]], float))

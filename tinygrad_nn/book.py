@@ -69,6 +69,11 @@ class BookNetwork:
 
     def train(self, inputs_list: Any, targets_list: Any) -> float:
         """One step of the text's rule on one sample; returns its error ½·Σ(t − o)²."""
+        return self._train(inputs_list, targets_list)[0]
+
+    def _train(self, inputs_list: Any, targets_list: Any) -> tuple:
+        """`train`, also returning the outputs computed before the update (for running
+        accuracy without a second forward pass)."""
         inputs = _column(inputs_list, self.inodes, "train", self.dtype)
         targets = _column(targets_list, self.onodes, "train", self.dtype)
 
@@ -84,7 +89,7 @@ class BookNetwork:
         # ΔW_ih = α·(hidden_errors·h·(1−h)) ⊗ x  — not the gradient (lacks o·(1−o))
         self.wih += self.lr * (hidden_errors * hidden_outputs * (1.0 - hidden_outputs)
                                ) @ inputs.T
-        return float(0.5 * np.sum(output_errors**2))
+        return float(0.5 * np.sum(output_errors**2)), final_outputs
 
     def query(self, inputs_list: Any) -> np.ndarray:
         """The network's output (a column vector) for one input."""

@@ -53,7 +53,7 @@ def _parse_csv(text: str, path: str, label_first: bool, max_pixel: int) -> tuple
     first field is not a number is taken as a header and skipped."""
     lines = text.splitlines()
     start = 0
-    if lines and lines[0].split(",", 1)[0].strip().lstrip("-").isdigit() is False:
+    if lines and not lines[0].split(",", 1)[0].strip().lstrip("-").isdigit():
         start = 1  # header row such as "label,1x1,1x2,..."
     while lines and not lines[-1].strip():
         lines.pop()

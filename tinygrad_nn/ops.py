@@ -3,7 +3,8 @@
 Inputs that were Python numbers (constants) have `None` in `parents`; their gradient
 is never computed. Each backward checks `parents[i].requires_grad` first so that
 no work is done for inputs that need no gradient (e.g. the data in `x @ W`). Ops save
-what their backward needs, input shapes included (the inputs themselves are not kept).
+the arrays their backward needs (Mul its inputs, Sigmoid its output) and drop them when
+backward frees the graph.
 """
 
 from __future__ import annotations
@@ -271,12 +272,18 @@ class Sum(Function):
         self.axes = self.info = axes = _norm_axes(axis, a.ndim, "sum") if a.ndim else ()
         return a.sum(axis=axes, keepdims=keepdims)
 
+    def keep_axes(self, g):
+        """The output gradient with the reduced axes put back as size 1 (a no-op for
+        keepdims or a full reduction, where broadcasting needs no help)."""
+        axes = self.axes
+        if axes and not self.keepdims:
+            g = g.reshape([1 if i in axes else n for i, n in enumerate(self.shape)])
+        return g
+
     def expand(self, g):
         """Gradient of a reduction's output -> an array of the input's shape (each input
         element gets the gradient of the output element it was reduced into)."""
-        axes = self.axes
-        if axes and not self.keepdims:  # put the reduced axes back, as size 1
-            g = g.reshape([1 if i in axes else n for i, n in enumerate(self.shape)])
+        g = self.keep_axes(g)
         out = np.empty(self.shape, dtype=g.dtype)
         out[...] = g  # one C-level broadcast; cheaper than np.broadcast_to for small graphs
         return out
@@ -313,9 +320,7 @@ class Max(Sum):
                                              if i not in self.axes])
 
     def backward(self, g):
-        if not self.keepdims and self.axes:
-            g = g.reshape([1 if i in self.axes else n for i, n in enumerate(self.shape)])
-        return (self.mask * (g / self.count),)
+        return (self.mask * (self.keep_axes(g) / self.count),)
 
 
 # ----------------------------------------------------------------------------- shape ops
@@ -408,8 +413,6 @@ class Log(ElementWise):
 
     def backward(self, g):
         return (g / self.a,)
-
-
 
 
 class _Ones(dict):

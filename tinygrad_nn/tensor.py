@@ -197,10 +197,7 @@ class Tensor:
     def shape(self) -> tuple:
         return self.data.shape
 
-    @property
-    def out_shape(self) -> tuple:
-        """The shape, under the name graph nodes (Functions) use for their output."""
-        return self.data.shape
+    out_shape = shape  # the name graph nodes (Functions) use for their output's shape
 
     @property
     def ndim(self) -> int:

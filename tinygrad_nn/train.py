@@ -114,10 +114,11 @@ class _Progress:
 
 
 def _run(epochs: int, n: int, step: Callable, state: Callable, restore: Callable,
-         history: History, progress: bool | None, checkpoint: Callable | None,
+         progress: bool | None, checkpoint: Callable | None,
          validate: Callable | None, lr_at: Callable, batch_size: int, shuffle: bool,
          seed: Any, X: np.ndarray, y: np.ndarray) -> History:
     """The epoch loop shared by `fit` and `fit_book`."""
+    history = History()
     rng = np.random.default_rng(seed)
     total_steps = epochs * math.ceil(n / batch_size)
     done = 0
@@ -130,7 +131,7 @@ def _run(epochs: int, n: int, step: Callable, state: Callable, restore: Callable
             try:
                 for xb, yb in batches(X, y, batch_size, shuffle, rng):
                     lr = lr_at(done / total_steps)
-                    loss, pred = step(xb, yb, lr)
+                    loss, pred = step(xb, yb)
                     done += 1
                     if not math.isfinite(loss):
                         restore(last_good)
@@ -173,25 +174,25 @@ def fit(model: Module, optimizer: Optimizer, data: tuple, epochs: int = 1,
 
     Each step: forward a batch, `loss` (the text's squared error on 0.01/0.99 targets by
     default), `zero_grad`, `backward`, `step`. `lr_schedule(progress)` sets the learning
-    rate before each step. A non-finite loss stops the run and restores the weights of
-    the last good epoch (`history.diverged`); Ctrl-C stops it cleanly
-    (`history.interrupted`). `checkpoint(epoch, history)` runs after each good epoch.
+    rate of every parameter group before each step. A non-finite loss stops the run and
+    restores the weights of the last good epoch (`history.diverged`); Ctrl-C stops it
+    cleanly (`history.interrupted`). `checkpoint(epoch, history)` runs after each good epoch.
     """
     X, y = data
     _check_run(X, y, epochs, batch_size)
     loss_fn = _loss_fn(loss, num_classes)
     params = [p for g in optimizer.param_groups for p in g["params"]]
-    base_lr = [g["lr"] for g in optimizer.param_groups]
 
     def lr_at(progress: float) -> float:
+        """Set (with a schedule) every group's learning rate; return the first group's."""
         if lr_schedule is None:
-            return base_lr[0]
+            return optimizer.param_groups[0]["lr"]
         lr = lr_schedule(progress)
         for g in optimizer.param_groups:
             g["lr"] = lr
         return lr
 
-    def step(xb: np.ndarray, yb: np.ndarray, lr: float) -> tuple:
+    def step(xb: np.ndarray, yb: np.ndarray) -> tuple:
         out = model(Tensor(xb))
         value = loss_fn(out, yb)
         optimizer.zero_grad()
@@ -213,7 +214,7 @@ def fit(model: Module, optimizer: Optimizer, data: tuple, epochs: int = 1,
         def validate() -> float:
             return evaluate(model, *validation)
 
-    return _run(epochs, len(X), step, state, restore, History(), progress, checkpoint,
+    return _run(epochs, len(X), step, state, restore, progress, checkpoint,
                 validate, lr_at, batch_size, shuffle, seed, X, y)
 
 
@@ -225,12 +226,11 @@ def fit_book(network: BookNetwork, data: tuple, epochs: int = 1, shuffle: bool =
     _check_run(X, y, epochs, 1)
     on, off = 0.99, 0.01
 
-    def step(xb: np.ndarray, yb: np.ndarray, lr: float) -> tuple:
-        x = xb[0]
-        guess = int(np.argmax(network.query(x)))  # the running accuracy, before the update
+    def step(xb: np.ndarray, yb: np.ndarray) -> tuple:
         t = np.full(network.onodes, off)
         t[yb[0]] = on
-        return network.train(x, t), guess
+        error, outputs = network._train(xb[0], t)  # outputs from before the update
+        return error, int(np.argmax(outputs))
 
     def state() -> list:
         return [network.wih.copy(), network.who.copy()]
@@ -243,7 +243,7 @@ def fit_book(network: BookNetwork, data: tuple, epochs: int = 1, shuffle: bool =
         def validate() -> float:
             return evaluate(network, *validation)
 
-    return _run(epochs, len(X), step, state, restore, History(), progress, checkpoint,
+    return _run(epochs, len(X), step, state, restore, progress, checkpoint,
                 validate, lambda p: network.lr, 1, shuffle, seed, X, y)
 
 
