@@ -49,28 +49,21 @@ def field(w):
     return (w - c) ** 3 + np.sin(w) + w * np.cos(w)
 
 
-@pytest.mark.parametrize("kw", [dict(lr=0.1), dict(lr=0.05, momentum=0.9),
-                                dict(lr=0.05, momentum=0.9, nesterov=True),
-                                dict(lr=0.1, weight_decay=0.01),
-                                dict(lr=0.05, momentum=0.5, dampening=0.1, weight_decay=0.1)])
-def test_sgd_matches_reference_over_20_steps(kw):
+SGD_CASES = [dict(lr=0.1), dict(lr=0.05, momentum=0.9),
+             dict(lr=0.05, momentum=0.9, nesterov=True), dict(lr=0.1, weight_decay=0.01),
+             dict(lr=0.05, momentum=0.5, dampening=0.1, weight_decay=0.1)]
+ADAM_CASES = [dict(lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0),
+              dict(lr=0.1, betas=(0.8, 0.9), eps=1e-6, weight_decay=0.05)]
+
+
+@pytest.mark.parametrize("opt_cls, reference, kw",
+                         [(optim.SGD, reference_sgd, kw) for kw in SGD_CASES]
+                         + [(optim.Adam, reference_adam, kw) for kw in ADAM_CASES])
+def test_matches_reference_over_20_steps(opt_cls, reference, kw):
     w0 = np.random.default_rng(0).normal(size=(3, 2))
     p = nn.Parameter(w0.copy())
-    opt = optim.SGD([p], **kw)
-    ref = reference_sgd(w0, field, **kw)
-    for _ in range(20):
-        p.grad = Tensor(field(p.data))
-        opt.step()
-        np.testing.assert_allclose(p.data, next(ref), rtol=0, atol=1e-10)
-
-
-@pytest.mark.parametrize("kw", [dict(lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0),
-                                dict(lr=0.1, betas=(0.8, 0.9), eps=1e-6, weight_decay=0.05)])
-def test_adam_matches_reference_over_20_steps(kw):
-    w0 = np.random.default_rng(1).normal(size=(4,))
-    p = nn.Parameter(w0.copy())
-    opt = optim.Adam([p], **kw)
-    ref = reference_adam(w0, field, **kw)
+    opt = opt_cls([p], **kw)
+    ref = reference(w0, field, **kw)
     for _ in range(20):
         p.grad = Tensor(field(p.data))
         opt.step()
