@@ -45,6 +45,46 @@ def test_same_tensor_used_twice():
     assert x.grad.item() == 7.0
 
 
+def test_square_of_an_intermediate_and_of_a_leaf():
+    # x * x with one node on both sides: d(x²)/dx = 2x, whether x is a leaf or made by an op
+    x = Tensor(np.array([1.5, -2.0, 0.25]), requires_grad=True)
+    h = x * 3
+    (h * h).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, 2 * 3 * (3 * x.data))
+    x.grad = None
+    (x * x * x).sum().backward()
+    np.testing.assert_allclose(x.grad.data, 3 * x.data**2, rtol=1e-15)
+
+
+def test_a_node_waits_for_every_consumer():
+    # `a` feeds a consumer made right away and one made 30 ops later; its backward must run
+    # once, after both have handed it a gradient (the order follows creation, newest first)
+    x = Tensor(np.array([0.3, -0.7]), requires_grad=True)
+    a = x.tanh()
+    b = a * 2.0
+    c = a.exp()
+    for _ in range(30):
+        c = c * 0.9
+    loss = (b + c + a).sum()
+    loss.backward()
+    t = np.tanh(x.data)
+    expected = (2.0 + np.exp(t) * 0.9**30 + 1.0) * (1 - t * t)
+    np.testing.assert_allclose(x.grad.data, expected, rtol=1e-13)
+
+
+def test_ops_that_do_not_lead_to_the_loss_are_left_alone():
+    # a branch computed from the graph but not used by the loss neither blocks backward nor
+    # gets freed by it
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    h = x * 3
+    unused = (h * 5).sigmoid()
+    (h * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [6.0, 6.0])
+    assert unused._ctx.parents is not None and unused._ctx.out is not None  # not freed
+    with pytest.raises(RuntimeError, match="retain_graph"):  # it leads into the freed part
+        unused.sum().backward()
+
+
 def test_non_scalar_needs_gradient():
     x = Tensor(np.ones((2, 3)), requires_grad=True)
     y = x * 2

@@ -11,7 +11,9 @@ holds them. This module never imports `tensor.py`: it walks nodes by duck typing
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable
+from heapq import heappop, heappush
 from typing import Any, TypeVar
 
 import numpy as np
@@ -32,6 +34,11 @@ FREED_MESSAGE = (
 class ShapeError(ValueError, RuntimeError):
     """Operands whose shapes do not fit: a ValueError (this project's rule for shape
     problems) that is also a RuntimeError (what PyTorch raises for the same mistakes)."""
+
+
+# Recorded ops are numbered as they are made, counting down: an op's inputs were made
+# before it, so ascending `seq` (newest first) is a topological order for backward.
+next_seq = itertools.count(-1, -1).__next__
 
 
 def is_grad_enabled() -> bool:
@@ -91,13 +98,15 @@ class Function:
     """One primitive op. Subclasses define `forward(*arrays)` and `backward(grad)`.
 
     `backward` returns one gradient (ndarray) or None per input, each already of that
-    input's shape. The recorder sets `parents` (input nodes) and `out_shape`; a folded
+    input's shape. The recorder sets `parents` (input nodes), `seq` (see `next_seq`) and
+    `out_shape`; a folded
     Python number is kept in `const` as (position, value), and an op's attributes that a
     drawing shows (an axis, a transpose) in `info`. Saved arrays live in the instance
     `__dict__`, so freeing them is one `clear()`.
     """
 
-    __slots__ = ("parents", "kept", "out_shape", "const", "info", "__dict__", "__weakref__")
+    __slots__ = ("parents", "kept", "seq", "out_shape", "const", "info", "__dict__",
+                 "__weakref__")
     _leaf = False
     requires_grad = True  # a recorded op always leads back to something that needs grad
 
@@ -130,45 +139,6 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad
 
 
-_DONE = object()  # stack marker: the node below it has had all its inputs emitted
-
-
-def _topological_order(start: Any) -> list:
-    """Nodes reachable from `start` that need a gradient, inputs before outputs.
-
-    Iterative depth-first search, so a chain of a million ops needs no recursion. A node
-    is pushed back under a marker when first seen and emitted when the marker surfaces.
-    """
-    order: list = []
-    seen: set = set()
-    add = seen.add
-    stack: list = [start]
-    push = stack.append
-    pop = stack.pop
-    emit = order.append
-    done = _DONE
-    while stack:
-        node = pop()
-        if node is done:
-            emit(pop())
-            continue
-        if node in seen:
-            continue
-        add(node)
-        if node._leaf:
-            emit(node)
-            continue
-        parents = node.parents
-        if parents is None:
-            raise RuntimeError(FREED_MESSAGE)
-        push(node)
-        push(done)
-        for p in parents:
-            if p is not None and p.requires_grad and p not in seen:
-                push(p)
-    return order
-
-
 def graph_node(t: Any) -> Any:
     """The graph node standing for tensor `t`: the Function that made it, or `t` itself."""
     ctx = t._ctx
@@ -184,67 +154,75 @@ def run_backward(root: Any, grad: np.ndarray, retain_graph: bool = False,
     return the gradient arrays for those tensors instead (None where unreached), as
     `torch.autograd.grad` does. The graph is freed unless `retain_graph`.
 
-    Ops return None for inputs that need no gradient, so every array they return is
-    accumulated. Nodes are hashed by identity.
+    One pass: ops wait in a heap ordered by `seq`, so an op runs only after every op
+    that used its output (all newer) has handed it a gradient. Ops return None for
+    inputs that need no gradient, so every array they return is accumulated. A leaf's
+    contributions are summed first and added to its `.grad` once, at the end.
     """
-    start = root if root._ctx is None else root._ctx
-    order = _topological_order(start)
-    order.reverse()
-    if inputs is not None:
-        return _gradients_for(order, grad, inputs, retain_graph)
-    grads: dict = {start: grad}
-    pop = grads.pop
-    get = grads.get
-    handed: set = set()  # ids of arrays already stored in some leaf's .grad
-    for node in order:
-        g = pop(node, None)
-        if g is None:
-            continue
-        if node._leaf:
-            node._accumulate_grad(g, handed)
-            continue
-        # ops have one or two inputs; unrolled, this loop costs half of a zip() loop
-        in_grads = node.backward(g)
-        pg = in_grads[0]
-        if pg is not None:
-            p = node.parents[0]
-            prev = get(p)
-            grads[p] = pg if prev is None else prev + pg
-        if len(in_grads) == 2:
-            pg = in_grads[1]
+    start = root._ctx
+    # the inputs= form: gradients reaching these nodes are captured instead of stored
+    capture = None if inputs is None else {id(graph_node(t)): None for t in inputs}
+    leaf_grads: dict = {}
+    if start is None:  # a leaf: d root / d root
+        leaf_grads[root] = grad
+    else:
+        grads: dict = {start: grad}
+        pop = grads.pop
+        get = grads.get
+        leaf_get = leaf_grads.get
+        heap = [(start.seq, start)]
+        while heap:
+            node = heappop(heap)[1]
+            parents = node.parents
+            if parents is None:
+                raise RuntimeError(FREED_MESSAGE)
+            g = pop(node)
+            if capture is not None and id(node) in capture:
+                capture[id(node)] = g
+            # ops have one or two inputs; unrolled, this costs half of a zip() loop
+            in_grads = node.backward(g)
+            pg = in_grads[0]
             if pg is not None:
-                p = node.parents[1]
-                prev = get(p)
-                grads[p] = pg if prev is None else prev + pg
-        if not retain_graph:  # Function.free, inlined: keep the skeleton, drop the arrays
-            node.kept = node.parents
-            node.parents = None
-            node.__dict__.clear()
-    return None
-
-
-def _gradients_for(order: list, grad: np.ndarray, inputs: Any, retain_graph: bool) -> list:
-    """The `inputs=` form of `run_backward`: gradients of the given tensors, no `.grad` set."""
-    keys = [graph_node(t) for t in inputs]
-    wanted = {id(k): None for k in keys}
-    grads: dict = {order[0]: grad}
-    for node in order:
-        g = grads.pop(node, None)
-        if g is None:
-            continue
-        if id(node) in wanted:
-            wanted[id(node)] = g
-        if node._leaf:
-            continue
-        for p, pg in zip(node.parents, node.backward(g)):
-            if pg is not None:
-                prev = grads.get(p)
-                grads[p] = pg if prev is None else prev + pg
-        if not retain_graph:
-            node.free()
+                p = parents[0]
+                if p._leaf:
+                    prev = leaf_get(p)
+                    leaf_grads[p] = pg if prev is None else prev + pg
+                else:
+                    prev = get(p)
+                    if prev is None:
+                        grads[p] = pg
+                        heappush(heap, (p.seq, p))
+                    else:
+                        grads[p] = prev + pg
+            if len(in_grads) == 2:
+                pg = in_grads[1]
+                if pg is not None:
+                    p = parents[1]
+                    if p._leaf:
+                        prev = leaf_get(p)
+                        leaf_grads[p] = pg if prev is None else prev + pg
+                    else:
+                        prev = get(p)
+                        if prev is None:
+                            grads[p] = pg
+                            heappush(heap, (p.seq, p))
+                        else:
+                            grads[p] = prev + pg
+            if not retain_graph:  # Function.free, inlined: keep the skeleton, drop the arrays
+                node.kept = parents
+                node.parents = None
+                node.__dict__.clear()
+    if capture is None:
+        handed: set = set()  # ids of arrays already stored in some leaf's .grad
+        for leaf, g in leaf_grads.items():
+            leaf._accumulate_grad(g, handed)
+        return None
+    for leaf, g in leaf_grads.items():
+        if id(leaf) in capture:
+            capture[id(leaf)] = g
     out = []
-    for t, k in zip(inputs, keys):
-        g = wanted[id(k)]
+    for t in inputs:
+        g = capture[id(graph_node(t))]
         dt = t.data.dtype
         out.append(g if g is None or g.dtype == dt else g.astype(dt))
     return out

@@ -83,6 +83,10 @@ class Mul(BinaryOp):
 
     def backward(self, g):
         pa, pb = self.parents
+        if pa is pb and pa is not None:  # x * x: d(x²)/dx = 2x, one product and a doubling
+            ga = g * self.a
+            ga += ga  # exactly g·x + g·x, the sum the two branches would give
+            return ga, None
         ga = gb = None
         if pa is not None and pa.requires_grad:
             ga = g * self.b
@@ -135,7 +139,11 @@ class Pow(BinaryOp):
         if pa is not None and pa.requires_grad:
             # d(a**b)/da = b * a**(b-1)
             if isinstance(b, (int, float)):  # a number exponent: no broadcasting
-                ga = g * (2 * a) if b == 2 else g * (b * a ** (b - 1))
+                if b == 2:  # g·2a, with 2a written a + a (exact; no Python-number operand)
+                    ga = a + a
+                    ga *= g
+                else:
+                    ga = g * (b * a ** (b - 1))
             else:
                 ga = unbroadcast(g * (b * a ** (b - 1)), a.shape)
         if pb is not None and pb.requires_grad:
@@ -415,18 +423,23 @@ class Log(ElementWise):
         return (g / self.a,)
 
 
-class _Ones(dict):
-    """dtype -> 1 as a read-only 0-d array of that dtype (an array operand costs NumPy
-    about half of what a Python number does; also the implicit gradient of a scalar
-    loss, read-only so that a leaf receiving it gets its own copy)."""
+class _Scalar(dict):
+    """dtype -> `value` as a read-only 0-d array of that dtype. An array operand costs
+    NumPy about half of what a Python number does. `_ONES` is also the implicit gradient
+    of a scalar loss, read-only so that a leaf receiving it gets its own copy."""
+
+    def __init__(self, value: int) -> None:
+        super().__init__()
+        self.value = value
 
     def __missing__(self, dtype: np.dtype) -> np.ndarray:
-        one = self[dtype] = np.ones((), dtype)
-        one.flags.writeable = False
-        return one
+        arr = self[dtype] = np.full((), self.value, dtype)
+        arr.flags.writeable = False
+        return arr
 
 
-_ONES = _Ones()
+_ONES = _Scalar(1)
+_ZEROS = _Scalar(0)
 
 
 class _Clip(dict):
@@ -486,8 +499,9 @@ class Tanh(ElementWise):
 
 class ReLU(ElementWise):
     def forward(self, a):
-        self.mask = a > 0
-        return np.maximum(a, 0)
+        zero = _ZEROS[a.dtype]
+        self.mask = a > zero
+        return np.maximum(a, zero)
 
     def backward(self, g):
         return (g * self.mask,)

@@ -14,7 +14,7 @@ from weakref import ref as _weakref
 import numpy as np
 
 from . import ops
-from .autograd import ShapeError, _grad_enabled, run_backward
+from .autograd import ShapeError, _grad_enabled, next_seq, run_backward
 
 __all__ = ["Tensor", "zeros", "ones", "randn", "manual_seed", "generator"]
 
@@ -472,7 +472,7 @@ def _stand_in(t: Tensor) -> _Data:
 
 def _binary(cls: type, x: Any, y: Any, _T: type = Tensor, _nd: type = _ndarray,
             _asarray: Any = _asarray, _ge: list = _grad_enabled, _new: Any = _new,
-            _consts: dict = _constants, _Pow: type = _Pow) -> Tensor:
+            _consts: dict = _constants, _Pow: type = _Pow, _seq: Any = next_seq) -> Tensor:
     """Run a two-input op and record it in the graph when a parent needs a gradient."""
     fn = cls()
     if type(x) is _T or isinstance(x, _T):
@@ -514,6 +514,7 @@ def _binary(cls: type, x: Any, y: Any, _T: type = Tensor, _nd: type = _ndarray,
         fn.parents = (None if x is None else x._ctx or (x if x.requires_grad else _stand_in(x)),
                       None if y is None else y._ctx or (y if y.requires_grad else _stand_in(y)))
         fn.out_shape = d.shape
+        fn.seq = _seq()
         t.requires_grad = True
         t._ctx = fn
     else:
@@ -523,7 +524,8 @@ def _binary(cls: type, x: Any, y: Any, _T: type = Tensor, _nd: type = _ndarray,
 
 
 def _unary(cls: type, x: Tensor, _T: type = Tensor, _nd: type = _ndarray,
-           _asarray: Any = _asarray, _ge: list = _grad_enabled, _new: Any = _new) -> Tensor:
+           _asarray: Any = _asarray, _ge: list = _grad_enabled, _new: Any = _new,
+           _seq: Any = next_seq) -> Tensor:
     """Run a one-input element-wise op: `_unary_with` without the attributes, kept apart
     because every activation of every step runs through it."""
     fn = cls()
@@ -533,6 +535,7 @@ def _unary(cls: type, x: Tensor, _T: type = Tensor, _nd: type = _ndarray,
     t.grad = None
     if x.requires_grad and _ge[0]:
         fn.parents = (x._ctx or x,)  # element-wise: out_shape is derived (ops.ElementWise)
+        fn.seq = _seq()
         t.requires_grad = True
         t._ctx = fn
     else:
@@ -566,6 +569,7 @@ def _output(fn: Any, d: Any, parents: tuple | None) -> Tensor:
     else:
         fn.parents = parents
         fn.out_shape = t.data.shape
+        fn.seq = next_seq()
         t.requires_grad = True
         t._ctx = fn
     return t
