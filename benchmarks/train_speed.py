@@ -69,17 +69,21 @@ def setup_numpy(w_ih, w_ho):
 
 
 def train_numpy(state, X, T, batch):
-    """The text's style (column vectors), exact gradient of ½Σ(t−o)² averaged over a batch."""
+    """The text's code (column vectors, `numpy.dot`, the input copied into a column by
+    `numpy.array(..., ndmin=2).T`), with the exact gradient of ½Σ(t−o)² averaged over a
+    batch instead of the text's hidden-layer shortcut, so that all end with equal weights."""
     wih, who = state
     lr = np.float32(LR / batch)
+    dot = np.dot
     for i in range(0, len(X), batch):
-        inputs, targets = X[i:i + batch].T, T[i:i + batch].T
-        hidden = 1 / (1 + np.exp(-(wih @ inputs)))
-        final = 1 / (1 + np.exp(-(who @ hidden)))
-        delta_o = (targets - final) * final * (1 - final)
-        delta_h = (who.T @ delta_o) * hidden * (1 - hidden)
-        who += lr * (delta_o @ hidden.T)
-        wih += lr * (delta_h @ inputs.T)
+        inputs = np.array(X[i:i + batch], ndmin=2).T
+        targets = np.array(T[i:i + batch], ndmin=2).T
+        hidden_outputs = 1 / (1 + np.exp(-dot(wih, inputs)))
+        final_outputs = 1 / (1 + np.exp(-dot(who, hidden_outputs)))
+        delta_o = (targets - final_outputs) * final_outputs * (1 - final_outputs)
+        delta_h = dot(who.T, delta_o) * hidden_outputs * (1 - hidden_outputs)
+        who += lr * dot(delta_o, hidden_outputs.T)
+        wih += lr * dot(delta_h, inputs.T)
     return wih, who
 
 

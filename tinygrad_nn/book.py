@@ -77,33 +77,33 @@ class BookNetwork:
         inputs = _column(inputs_list, self.inodes, "train", self.dtype)
         targets = _column(targets_list, self.onodes, "train", self.dtype)
 
-        hidden_outputs = sigmoid(self.wih @ inputs)          # X = W·I, then σ
-        final_outputs = sigmoid(self.who @ hidden_outputs)
+        hidden_outputs = sigmoid(np.dot(self.wih, inputs))  # X = W·I, then σ
+        final_outputs = sigmoid(np.dot(self.who, hidden_outputs))
 
         output_errors = targets - final_outputs              # e = t − o
-        hidden_errors = self.who.T @ output_errors           # the text's shortcut: Wᵀ·e
+        hidden_errors = np.dot(self.who.T, output_errors)   # the text's shortcut: Wᵀ·e
 
         # ΔW_ho = α·(e·o·(1−o)) ⊗ h  — exactly −α·∂E/∂W_ho
-        self.who += self.lr * (output_errors * final_outputs * (1.0 - final_outputs)
-                               ) @ hidden_outputs.T
+        self.who += self.lr * np.dot(output_errors * final_outputs * (1.0 - final_outputs),
+                                     hidden_outputs.T)
         # ΔW_ih = α·(hidden_errors·h·(1−h)) ⊗ x  — not the gradient (lacks o·(1−o))
-        self.wih += self.lr * (hidden_errors * hidden_outputs * (1.0 - hidden_outputs)
-                               ) @ inputs.T
+        self.wih += self.lr * np.dot(hidden_errors * hidden_outputs * (1.0 - hidden_outputs),
+                                     inputs.T)
         return float(0.5 * np.sum(output_errors**2)), final_outputs
 
     def query(self, inputs_list: Any) -> np.ndarray:
         """The network's output (a column vector) for one input."""
         inputs = _column(inputs_list, self.inodes, "query", self.dtype)
-        return sigmoid(self.who @ sigmoid(self.wih @ inputs))
+        return sigmoid(np.dot(self.who, sigmoid(np.dot(self.wih, inputs))))
 
     def backquery(self, targets_list: Any) -> np.ndarray:
         """Run the network backwards: the input (a column, scaled to 0.01..0.99) that the
         network associates with the given output, e.g. a one-hot label."""
         final_outputs = _column(targets_list, self.onodes, "backquery", self.dtype)
         final_inputs = logit(np.clip(final_outputs, 1e-6, 1 - 1e-6))
-        hidden_outputs = _rescale(self.who.T @ final_inputs)
+        hidden_outputs = _rescale(np.dot(self.who.T, final_inputs))
         hidden_inputs = logit(hidden_outputs)
-        return _rescale(self.wih.T @ hidden_inputs)
+        return _rescale(np.dot(self.wih.T, hidden_inputs))
 
 
 def _rescale(x: np.ndarray) -> np.ndarray:

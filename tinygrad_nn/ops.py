@@ -152,12 +152,10 @@ class Pow(BinaryOp):
         return ga, gb
 
 
-def _mm(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """2-D matmul; with an inner size of 1 (one sample) it is an outer product, which a
-    broadcast multiply does several times faster than BLAS, with identical results."""
-    if x.shape[1] == 1:
-        return x * y
-    return x @ y
+# 2-D products go to `numpy.dot`, the text's own call: it hands every 2-D shape to BLAS,
+# while `numpy.matmul` takes a slow loop for some (an outer product δ·xᵀ with an inner size
+# of 1 costs 75 µs through matmul and 8 µs through dot for 100×784 here). Same numbers.
+_dot = np.dot
 
 
 class ElementWise(Function):
@@ -185,6 +183,8 @@ class MatMul(Function):
     def forward(self, a, b):
         self.a = a
         self.b = b
+        if a.ndim == 2 and b.ndim == 2:
+            return _dot(a, b)
         return np.matmul(a, b)
 
     def forward_t(self, a, b):
@@ -192,7 +192,7 @@ class MatMul(Function):
         self.info = "x·Wᵀ"
         self.a = a
         self.b = b
-        return a @ b.T
+        return _dot(a, b.T) if 0 < a.ndim <= 2 else a @ b.T  # dot takes 0-d without error
 
     @staticmethod
     def error(a, b) -> ShapeError:
@@ -218,10 +218,13 @@ class MatMul(Function):
             gb = None
             if need_b:
                 n = b.shape[0]
-                gb = _mm(g.reshape(-1, n).T, a.reshape(-1, b.shape[1]))
-            return (g @ b if need_a else None), gb
+                gb = _dot(g.reshape(-1, n).T, a.reshape(-1, b.shape[1]))
+            ga = None
+            if need_a:
+                ga = _dot(g, b) if g.ndim <= 2 else g @ b
+            return ga, gb
         if a.ndim == 2 and b.ndim == 2:  # the common case, no promotion or reduction
-            return (g @ b.T if need_a else None, _mm(a.T, g) if need_b else None)
+            return (_dot(g, b.T) if need_a else None, _dot(a.T, g) if need_b else None)
         if a.ndim == 1 and b.ndim == 1:
             return (g * b if need_a else None, g * a if need_b else None)
         a2 = a[None, :] if a.ndim == 1 else a
