@@ -216,3 +216,24 @@ def test_modules_pickle_and_deepcopy_after_a_forward():
         assert clone[0].weight is not model[0].weight
         np.testing.assert_array_equal(clone[0].weight.data, model[0].weight.data)
         assert clone(Tensor(np.ones((1, 3)))).shape == (1, 2)
+
+
+def test_frozen_layers_and_used_data_tensors_pickle():
+    # a tensor that needs no grad gets a weak stand-in when an op uses it; copies must not
+    # try to pickle that weak link (a frozen layer's weight is such a tensor)
+    import copy
+    import pickle
+
+    model = nn.Sequential(nn.Linear(3, 2), nn.Sigmoid(), nn.Linear(2, 1))
+    model[0].weight.requires_grad_(False)
+    x = Tensor(np.ones((4, 3)))
+    model(x).sum().backward()
+    for clone in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        np.testing.assert_array_equal(clone[0].weight.data, model[0].weight.data)
+        assert not clone[0].weight.requires_grad and clone[2].weight.requires_grad
+        np.testing.assert_array_equal(clone[2].weight.grad.data, model[2].weight.grad.data)
+    x2 = pickle.loads(pickle.dumps(x))
+    np.testing.assert_array_equal(x2.data, x.data)
+    assert x2.is_leaf and not x2.requires_grad
+    y = copy.deepcopy(x * Tensor(np.ones(3), requires_grad=True))  # a non-leaf copies as a leaf
+    assert y.is_leaf and y.requires_grad and y.grad_fn is None

@@ -89,6 +89,7 @@ def _wrap(data: np.ndarray, requires_grad: bool = False) -> Tensor:
     t.grad = None
     t.requires_grad = requires_grad
     t._ctx = None
+    t._standin = None
     return t
 
 
@@ -191,6 +192,19 @@ class Tensor:
         self.grad: Tensor | None = None
         self.requires_grad: bool = bool(requires_grad)
         self._ctx = None
+        self._standin = None
+
+    def __getstate__(self) -> dict:
+        """Pickle and copy the values only: data, grad, requires_grad (the graph and the
+        weak stand-in are not part of a tensor's value; the copy is a leaf)."""
+        return {"data": self.data, "grad": self.grad, "requires_grad": self.requires_grad}
+
+    def __setstate__(self, state: dict) -> None:
+        self.data = state["data"]
+        self.grad = state["grad"]
+        self.requires_grad = state["requires_grad"]
+        self._ctx = None
+        self._standin = None
 
     # ---------------------------------------------------------------- properties
     @property
@@ -460,10 +474,12 @@ class _Data:
 def _stand_in(t: Tensor) -> _Data:
     """The one stand-in of data tensor `t` (made on its first use in a recorded op)."""
     try:
-        return t._standin
-    except AttributeError:
+        s = t._standin
+    except AttributeError:  # made by an op under no_grad (leaves start with None)
+        s = None
+    if s is None:
         s = t._standin = _Data(t)
-        return s
+    return s
 
 
 # The three functions below run once per op: NumPy and module names are bound as
