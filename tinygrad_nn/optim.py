@@ -137,6 +137,12 @@ class SGD(Optimizer):
         for group in self.param_groups:
             lr = group["lr"]
             momentum = group["momentum"]
+            if not momentum and not group["weight_decay"]:  # the text's rule, nothing else
+                for p in group["params"]:
+                    grad = p.grad
+                    if grad is not None:
+                        p.data -= lr * grad.data  # w ← w − α·∂E/∂w, in place
+                continue
             for p, g in self._gradients(group):
                 if momentum:
                     state = self.state.setdefault(id(p), {})

@@ -591,6 +591,39 @@ def _output(fn: Any, d: Any, parents: tuple | None) -> Tensor:
     return t
 
 
+def squared_difference(first: Tensor, second: Tensor, reduce: str = "sum",
+                       scale: float | None = None) -> Tensor:
+    """`((first − second) ** 2).sum()` (or `.mean()`), times `scale` unless None, for two
+    tensors of the same shape: the same ops (Sub, Pow, Sum or Mean, Mul), recorded without
+    making the intermediate tensors. A loss is small, so its cost is per-op overhead."""
+    sub, square = ops.Sub(), ops.Pow()
+    total = ops.Mean() if reduce == "mean" else ops.Sum()
+    d = sub.forward(first.data, second.data)
+    square.const = (1, 2)
+    sq = square.forward(d, 2)
+    out = total.forward(sq)
+    tail = None
+    if scale is not None:
+        tail = ops.Mul()
+        tail.const = (1, scale)
+        dt = d.dtype
+        c = _constants[dt].get(scale)
+        out = tail.forward(out, c if c is not None else _constant(scale, dt))
+    if not (_grad_enabled[0] and (first.requires_grad or second.requires_grad)):
+        return _output(tail or total, out, None)
+    sub.parents = (_node(first), _node(second))
+    sub.out_shape = square.out_shape = d.shape
+    sub.seq = next_seq()
+    square.parents = (sub, None)
+    square.seq = next_seq()
+    if tail is None:
+        return _output(total, out, (square,))
+    total.parents = (square,)
+    total.out_shape = ()
+    total.seq = next_seq()
+    return _output(tail, out, (total, None))
+
+
 def _shape_args(shape: tuple, op: str) -> tuple:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])

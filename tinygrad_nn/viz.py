@@ -118,18 +118,19 @@ def _walk(start: Any) -> list:
     return order
 
 
-def _module_clusters(model: Any, ids: dict) -> dict:
+def _module_clusters(model: Any, shown: list, ids: dict) -> dict:
     """Map id(node) -> (cluster key, title) for the ops and parameters of each leaf module
-    whose latest call belongs to this graph."""
+    whose latest call belongs to this graph (a module keeps the number, `seq`, of the op
+    that made its latest output)."""
     owner: dict = {}
     if model is None or not hasattr(model, "named_modules"):
         return owner
     leaves = [(n, m) for n, m in model.named_modules() if not any(True for _ in m.children())]
+    by_seq = {n.seq: n for n in shown if not n._leaf}
     traced = {}
     for name, m in leaves:
-        ref = m.__dict__.get("_trace")
-        fn = ref() if ref is not None else None
-        if fn is not None and id(fn) in ids:
+        fn = by_seq.get(m.__dict__.get("_trace"))
+        if fn is not None:
             traced[name] = fn
     boundaries = {id(fn) for fn in traced.values()}
     for name, m in leaves:
@@ -183,7 +184,7 @@ def draw_graph(root: Tensor, path: str | os.PathLike | None = None, *, model: An
     hidden = max(0, len(order) - max_nodes)
     shown = order[: len(order) - hidden]
     ids = {id(n): f"n{i}" for i, n in enumerate(shown)}
-    owner = _module_clusters(model, ids)
+    owner = _module_clusters(model, shown, ids)
 
     dot = Graph("computation_graph", graph_attr=dict(
         rankdir=rankdir, fontname="Helvetica", fontsize="11", nodesep="0.25", ranksep="0.35"),

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import ShapeError
-from ..tensor import Tensor, _wrap
+from ..tensor import Tensor, _wrap, squared_difference
 from ..tensor import linear as _linear
 
 __all__ = ["linear", "sigmoid", "tanh", "relu", "softmax", "log_softmax", "squared_error",
@@ -75,7 +75,7 @@ def squared_error(output: Tensor, target: Any) -> Tensor:
     """E = ½ Σ (target − output)², the text's error with the ½ it drops: then
     ∂E/∂output = −(target − output) = −e, so its gradients are exactly the text's."""
     output, target = _pair("squared_error", output, target)
-    return ((target - output) ** 2).sum() * 0.5
+    return squared_difference(target, output, "sum", 0.5)  # ((target − output)**2).sum()*0.5
 
 
 def mse_loss(output: Tensor, target: Any, reduction: str = "mean") -> Tensor:
@@ -83,7 +83,9 @@ def mse_loss(output: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     if reduction not in _REDUCTIONS:
         raise ValueError(f"mse_loss: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     output, target = _pair("mse_loss", output, target)
-    return _reduce("mse_loss", (output - target) ** 2, reduction)
+    if reduction != "none":  # ((output − target)**2).mean() or .sum()
+        return squared_difference(output, target, reduction)
+    return (output - target) ** 2
 
 
 def cross_entropy(logits: Tensor, target_indices: Any, reduction: str = "mean") -> Tensor:

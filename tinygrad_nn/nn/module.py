@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any, NamedTuple
-from weakref import ref as _ref
 
 import numpy as np
 
@@ -66,15 +65,6 @@ class Module:
             self._modules[name] = None
         object.__setattr__(self, name, value)
 
-    def __getstate__(self) -> dict:
-        """Pickle and deepcopy without the weak link to the last output's op."""
-        state = dict(self.__dict__)
-        state.pop("_trace", None)
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-
     def __delattr__(self, name: str) -> None:
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
@@ -98,10 +88,12 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         out = self.forward(*args, **kwargs)
-        if type(out) is Tensor and out._ctx is not None:
-            # a weak link to the op that made the latest output lets draw_graph group
-            # this module's ops in one box
-            self.__dict__["_trace"] = _ref(out._ctx)
+        if type(out) is Tensor:
+            fn = out._ctx
+            if fn is not None:
+                # the number of the op that made the latest output lets draw_graph group
+                # this module's ops in one box (a number: it keeps nothing alive)
+                self.__dict__["_trace"] = fn.seq
         return out
 
     # ---------------------------------------------------------------- traversal
