@@ -154,8 +154,8 @@ def run_backward(root: Any, grad: np.ndarray, retain_graph: bool = False,
     return the gradient arrays for those tensors instead (None where unreached), as
     `torch.autograd.grad` does. The graph is freed unless `retain_graph`.
 
-    One pass: ops wait in a heap ordered by `seq`, so an op runs only after every op
-    that used its output (all newer) has handed it a gradient. Ops return None for
+    One pass, newest op first (lowest `seq`): an op runs only after every op that used
+    its output (all newer) has handed it a gradient. Waiting ops sit in a heap. Ops return None for
     inputs that need no gradient, so every array they return is accumulated. A leaf's
     contributions are summed first and added to its `.grad` once, at the end.
     """
@@ -166,21 +166,23 @@ def run_backward(root: Any, grad: np.ndarray, retain_graph: bool = False,
     if start is None:  # a leaf: d root / d root
         leaf_grads[root] = grad
     else:
-        grads: dict = {start: grad}
+        grads: dict = {}
         pop = grads.pop
         get = grads.get
         leaf_get = leaf_grads.get
-        heap = [(start.seq, start)]
-        while heap:
-            node = heappop(heap)[1]
+        heap: list = []  # (seq, op) of ops waiting for their turn
+        node, g = start, grad
+        while True:
             parents = node.parents
             if parents is None:
                 raise RuntimeError(FREED_MESSAGE)
-            g = pop(node)
             if capture is not None and id(node) in capture:
                 capture[id(node)] = g
-            # ops have one or two inputs; unrolled, this costs half of a zip() loop
             in_grads = node.backward(g)
+            # ops have one or two inputs; unrolled, this costs half of a zip() loop.
+            # `new` is an op reached here for the first time: in a chain it is the next
+            # op to run, which then skips the heap.
+            new = None
             pg = in_grads[0]
             if pg is not None:
                 p = parents[0]
@@ -191,7 +193,7 @@ def run_backward(root: Any, grad: np.ndarray, retain_graph: bool = False,
                     prev = get(p)
                     if prev is None:
                         grads[p] = pg
-                        heappush(heap, (p.seq, p))
+                        new = p
                     else:
                         grads[p] = prev + pg
             if len(in_grads) == 2:
@@ -205,13 +207,26 @@ def run_backward(root: Any, grad: np.ndarray, retain_graph: bool = False,
                         prev = get(p)
                         if prev is None:
                             grads[p] = pg
-                            heappush(heap, (p.seq, p))
+                            if new is None:
+                                new = p
+                            else:
+                                heappush(heap, (p.seq, p))
                         else:
                             grads[p] = prev + pg
             if not retain_graph:  # Function.free, inlined: keep the skeleton, drop the arrays
                 node.kept = parents
                 node.parents = None
                 node.__dict__.clear()
+            # next: the newest waiting op (lowest seq)
+            if new is not None and (not heap or new.seq < heap[0][0]):
+                node = new
+            else:
+                if new is not None:
+                    heappush(heap, (new.seq, new))
+                if not heap:
+                    break
+                node = heappop(heap)[1]
+            g = pop(node)
     if capture is None:
         handed: set = set()  # ids of arrays already stored in some leaf's .grad
         for leaf, g in leaf_grads.items():
