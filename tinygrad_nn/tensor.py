@@ -137,15 +137,16 @@ def _constant(value: int | float, dtype: np.dtype) -> np.ndarray:
     return arr
 
 
-def linear(x: Tensor, weight: Tensor) -> Tensor:
-    """x @ weightᵀ for a 2-D weight (out, in) — the text's X = W·I with samples as rows —
-    as one MatMul node (no Transpose node, no copy of the weight)."""
-    if not isinstance(x, Tensor):
+def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x·Wᵀ + b (`torch.nn.functional.linear`): weight (out, in), x (..., in). x·Wᵀ
+    is the text's X = W·I with samples as rows, one MatMul node (no Transpose node, no
+    copy of the weight); the bias adds an Add node."""
+    if type(x) is not Tensor and not isinstance(x, Tensor):
         x = _wrap(_to_array(x, op="linear"))
     if not isinstance(weight, Tensor):
         raise TypeError(f"linear: weight must be a Tensor, got {type(weight).__name__}")
     xd, wd = x.data, weight.data
-    fn = ops.MatMul()
+    fn = _MatMul()
     try:
         if wd.ndim != 2:
             raise ValueError
@@ -154,9 +155,20 @@ def linear(x: Tensor, weight: Tensor) -> Tensor:
         raise ShapeError(f"linear: input of shape {xd.shape} does not fit a weight of shape "
                          f"{wd.shape} (it needs {wd.shape[1] if wd.ndim == 2 else '?'} "
                          f"features in its last axis)") from None
-    if _grad_enabled[0] and (x.requires_grad or weight.requires_grad):
-        return _output(fn, d, (_node(x), _node(weight)))
-    return _output(fn, d, None)
+    t = _new(Tensor)
+    t.data = d
+    t.grad = None
+    if _grad_enabled[0] and (x.requires_grad or weight.requires_grad):  # _output, inlined
+        fn.parents = (x._ctx or (x if x.requires_grad else _stand_in(x)),
+                      weight._ctx or (weight if weight.requires_grad else _stand_in(weight)))
+        fn.out_shape = d.shape
+        fn.seq = next_seq()
+        t.requires_grad = True
+        t._ctx = fn
+    else:
+        t.requires_grad = False
+        t._ctx = None
+    return t if bias is None else t + bias
 
 
 def _axis_args(axis: Any, keepdims: bool, dim: Any, keepdim: Any) -> tuple:
@@ -188,7 +200,10 @@ class Tensor:
     _leaf = True  # as a graph node, a tensor is always a leaf (ops link to Functions)
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
-        self.data: np.ndarray = _to_array(data, dtype)
+        if type(data) is _ndarray and dtype is None and data.dtype.kind == "f":
+            self.data: np.ndarray = data.copy()  # the common case of _to_array: a batch
+        else:
+            self.data = _to_array(data, dtype)
         self.grad: Tensor | None = None
         self.requires_grad: bool = bool(requires_grad)
         self._ctx = None

@@ -7,19 +7,12 @@ from typing import Any
 import numpy as np
 
 from ..autograd import ShapeError
-from ..tensor import Tensor, _wrap, squared_difference
-from ..tensor import linear as _linear
+from ..tensor import Tensor, _wrap, linear, squared_difference
 
 __all__ = ["linear", "sigmoid", "tanh", "relu", "softmax", "log_softmax", "squared_error",
            "mse_loss", "cross_entropy"]
 
 _REDUCTIONS = ("mean", "sum", "none")
-
-
-def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """y = x·Wᵀ + b, as `torch.nn.functional.linear`: weight (out, in), x (..., in)."""
-    y = _linear(x, weight)
-    return y if bias is None else y + bias
 
 
 def sigmoid(x: Tensor) -> Tensor:
