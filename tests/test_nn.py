@@ -237,3 +237,15 @@ def test_frozen_layers_and_used_data_tensors_pickle():
     assert x2.is_leaf and not x2.requires_grad
     y = copy.deepcopy(x * Tensor(np.ones(3), requires_grad=True))  # a non-leaf copies as a leaf
     assert y.is_leaf and y.requires_grad and y.grad_fn is None
+
+
+def test_sequential_subclass_with_its_own_forward_is_called():
+    class Twice(nn.Sequential):
+        def forward(self, x):
+            return super().forward(super().forward(x))
+
+    model = Twice(nn.Linear(2, 2, bias=False))
+    model[0].weight.data[...] = np.eye(2) * 3
+    np.testing.assert_array_equal(model(Tensor([[1.0, 2.0]])).data, [[9.0, 18.0]])
+    with pytest.raises(TypeError):
+        nn.Sequential(nn.Sigmoid())(Tensor([1.0]), Tensor([2.0]))

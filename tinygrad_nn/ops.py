@@ -217,8 +217,10 @@ class MatMul(Function):
         if self.transposed:  # out = a @ bᵀ: ∂a = g @ b, ∂b = gᵀ @ a (batch axes summed)
             gb = None
             if need_b:
-                n = b.shape[0]
-                gb = _dot(g.reshape(-1, n).T, a.reshape(-1, b.shape[1]))
+                if a.ndim == 2:
+                    gb = _dot(g.T, a)
+                else:  # a 1-D input or batch axes: rows of a and g, summed over by dot
+                    gb = _dot(g.reshape(-1, b.shape[0]).T, a.reshape(-1, b.shape[1]))
             ga = None
             if need_a:
                 ga = _dot(g, b) if g.ndim <= 2 else g @ b

@@ -74,6 +74,16 @@ class Sequential(Module):
             x = m(x)
         return x
 
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the modules in order. Only leaf modules record their output's op (for
+        draw_graph's layer boxes), so a plain Sequential runs its loop directly."""
+        if len(args) != 1 or kwargs or type(self).forward is not Sequential.forward:
+            return Module.__call__(self, *args, **kwargs)
+        x = args[0]
+        for m in self._modules.values():
+            x = m(x)
+        return x
+
     def append(self, module: Module) -> Sequential:
         if not isinstance(module, Module):
             raise TypeError(f"Sequential.append: expected a Module, got "
