@@ -159,20 +159,21 @@ def bench(name: str, n_in: int, n_hid: int, batch: int, n: int, rounds: int) -> 
 def memory(steps: int) -> None:
     X, T = make_data(steps, 784)
     w_ih, w_ho = init_weights(784, 100)
-    print(f"\nD: memory over {steps:,} steps of A (tracemalloc; weights allocated before "
-          f"tracing, so peak = training temporaries)")
+    print(f"\nD: memory over {steps:,} steps of A (tracemalloc from the set-up on: peak of "
+          f"weights, gradients, optimizer state and training temporaries)")
     peaks = {}
     for k in ("hand NumPy", "tinygrad_nn"):
         setup, train = IMPLS[k]
-        state = setup(w_ih, w_ho)
-        train(state, X[:1000], T[:1000], 1)  # warm-up: free lists and caches fill
         tracemalloc.start()
+        state = setup(w_ih, w_ho)
+        tracemalloc.reset_peak()  # set-up's own temporaries (weight init) are not training
+        train(state, X[:1000], T[:1000], 1)  # warm-up: free lists and caches fill
         train(state, X[:2000], T[:2000], 1)
         after_short, _ = tracemalloc.get_traced_memory()
-        tracemalloc.reset_peak()
         train(state, X, T, 1)
         after_long, peaks[k] = tracemalloc.get_traced_memory()
         tracemalloc.stop()
+        del state
         print(f"  {k:<12} peak {peaks[k] / 1024:8.1f} KiB   growth over {steps:,} more steps: "
               f"{(after_long - after_short) / 1024:+.1f} KiB")
     ratio = peaks["tinygrad_nn"] / peaks["hand NumPy"]

@@ -23,7 +23,6 @@ class Optimizer:
     def __init__(self, params: Iterable[Any], defaults: dict) -> None:
         self.defaults = dict(defaults)
         self.state: dict = {}
-        self._buffers: dict = {}  # id(param) -> scratch array for in-place updates
         self.param_groups: list = []
         params = list(params) if not isinstance(params, Tensor) else [params]
         if not params:
@@ -142,15 +141,7 @@ class SGD(Optimizer):
                 for p in group["params"]:
                     grad = p.grad
                     if grad is not None:
-                        w = p.data
-                        g = grad.data
-                        # w ← w − α·∂E/∂w in place; α·∂E/∂w goes into a buffer kept per
-                        # parameter, so a large layer allocates no new temporary per step
-                        buf = self._buffers.get(id(p))
-                        if buf is None or buf.shape != w.shape or buf.dtype != w.dtype:
-                            buf = self._buffers[id(p)] = np.empty_like(w)
-                        np.multiply(g, lr, out=buf)
-                        np.subtract(w, buf, out=w)
+                        p.data -= lr * grad.data  # w ← w − α·∂E/∂w, in place
                 continue
             for p, g in self._gradients(group):
                 if momentum:
