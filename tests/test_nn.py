@@ -1,5 +1,7 @@
 """Module registration, names, state dicts, layers, init, losses."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -171,6 +173,32 @@ def test_losses_match_definitions(rng):
     assert F.mse_loss(Tensor(o), t, reduction="none").shape == (4, 3)
     with pytest.raises(ValueError, match="reduction"):
         F.mse_loss(Tensor(o), t, reduction="avg")
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (1, 10), (7,), (), (0, 3)])
+def test_losses_record_their_ops_and_gradients(rng, shape):
+    # the losses record Sub, Pow, Sum/Mean (and Mul ×0.5) like the written formulas, with
+    # the same values and gradients (checked in float64 by finite differences)
+    o, t = rng.uniform(size=shape), rng.uniform(size=shape)
+    cases = [(F.squared_error, lambda z: ((Tensor(t) - z) ** 2).sum() * 0.5,
+              ["Mul", "Sum", "Pow", "Sub"]),
+             (F.mse_loss, lambda z: ((z - Tensor(t)) ** 2).mean(), ["Mean", "Pow", "Sub"]),
+             (lambda z, y: F.mse_loss(z, y, reduction="sum"),
+              lambda z: ((z - Tensor(t)) ** 2).sum(), ["Sum", "Pow", "Sub"])]
+    for loss, written, chain in cases:
+        x = Tensor(o, requires_grad=True)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # the mean of nothing is NaN
+            got, ref = loss(x, t), written(Tensor(o, requires_grad=True))
+        np.testing.assert_allclose(got.data, ref.data, rtol=1e-12)
+        assert got.dtype == np.float64 and got.shape == ()
+        names, fn = [], got.grad_fn
+        while fn is not None and not fn._leaf:
+            names.append(type(fn).__name__)
+            fn = fn.parents[0] if type(fn).__name__ != "Sub" else None
+        assert names == chain
+        if o.size:
+            assert tg.gradcheck(lambda z, loss=loss: loss(z, t), [x])
 
 
 @pytest.mark.parametrize("loss", [F.mse_loss, F.squared_error])

@@ -132,6 +132,15 @@ class Pow(BinaryOp):
         self.out = out = a**b
         return out
 
+    def forward_square_total(self, a, total: Sum):
+        """Record `a ** 2` followed by the full reduction `total` (Sum or Mean) and return
+        that reduction, computed as one dot product a·a: Σa² without the array of squares
+        (the backward of x**2 needs only x)."""
+        self.a = a
+        self.b = 2
+        self.out = None  # not computed (only an exponent's gradient would need it)
+        return total.forward_total(a.shape, np.vdot(a, a))
+
     def backward(self, g):
         pa, pb = self.parents
         a, b = self.a, self.b
@@ -285,6 +294,14 @@ class Sum(Function):
         self.axes = self.info = axes = _norm_axes(axis, a.ndim, "sum") if a.ndim else ()
         return a.sum(axis=axes, keepdims=keepdims)
 
+    def forward_total(self, shape, value):
+        """A full reduction (axis=None) of an array of `shape` whose total `value` was
+        computed by the caller."""
+        self.shape = shape
+        self.keepdims = False
+        self.axes = None
+        return value
+
     def keep_axes(self, g):
         """The output gradient with the reduced axes put back as size 1 (a no-op for
         keepdims or a full reduction, where broadcasting needs no help)."""
@@ -310,6 +327,11 @@ class Mean(Sum):
         out = Sum.forward(self, a, axis, keepdims)
         self.count = a.size // max(out.size, 1) if a.size else 1
         return out / self.count if a.size else a.mean(axis=self.axes, keepdims=keepdims)
+
+    def forward_total(self, shape, value):
+        Sum.forward_total(self, shape, value)
+        self.count = int(np.prod(shape))
+        return value / self.count
 
     def backward(self, g):
         return (self.expand(g / self.count),)

@@ -615,8 +615,10 @@ def squared_difference(first: Tensor, second: Tensor, reduce: str = "sum",
     total = ops.Mean() if reduce == "mean" else ops.Sum()
     d = sub.forward(first.data, second.data)
     square.const = (1, 2)
-    sq = square.forward(d, 2)
-    out = total.forward(sq)
+    if d.size:  # Σd² as one dot product
+        out = square.forward_square_total(d, total)
+    else:  # empty: NumPy's own sum (0) or mean (NaN, with its warning)
+        out = total.forward(square.forward(d, 2))
     tail = None
     if scale is not None:
         tail = ops.Mul()
