@@ -355,7 +355,12 @@ class Tensor:
                     or not g.flags.writeable):
                 g = np.array(g, dtype=self.data.dtype, copy=True)
             handed.add(id(g))
-            self.grad = _wrap(g)
+            t = _new(Tensor)  # _wrap(g), inlined
+            t.data = g
+            t.grad = None
+            t.requires_grad = False
+            t._ctx = t._standin = None
+            self.grad = t
         else:
             self.grad.data = self.grad.data + g
 
@@ -492,8 +497,11 @@ def _stand_in(t: Tensor) -> _Data:
         s = t._standin
     except AttributeError:  # made by an op under no_grad (leaves start with None)
         s = None
-    if s is None:
-        s = t._standin = _Data(t)
+    if s is None:  # _Data(t), without the __init__ call
+        s = t._standin = _new(_Data)
+        s.ref = _weakref(t)
+        s.out_shape = t.data.shape
+        s.dtype = t.data.dtype
     return s
 
 
