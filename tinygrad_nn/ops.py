@@ -9,6 +9,8 @@ backward frees the graph.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .autograd import Function, ShapeError, unbroadcast
@@ -330,7 +332,7 @@ class Mean(Sum):
 
     def forward_total(self, shape, value):
         Sum.forward_total(self, shape, value)
-        self.count = int(np.prod(shape))
+        self.count = math.prod(shape)
         return value / self.count
 
     def backward(self, g):
