@@ -99,10 +99,10 @@ class Function:
 
     `backward` returns one gradient (ndarray) or None per input, each already of that
     input's shape. The recorder sets `parents` (input nodes), `seq` (see `next_seq`) and
-    `out_shape`; a folded
-    Python number is kept in `const` as (position, value), and an op's attributes that a
-    drawing shows (an axis, a transpose) in `info`. Saved arrays live in the instance
-    `__dict__`, so freeing them is one `clear()`.
+    `out_shape`; a folded Python number is kept in `const` as (position, value), and an
+    op's attributes that a drawing shows (an axis, a transpose) in `info`. Saved arrays
+    live in the instance `__dict__`, so backward frees them with one `clear()`; the links
+    then move to `kept`, a skeleton `draw_graph` can still draw.
     """
 
     __slots__ = ("parents", "kept", "seq", "out_shape", "const", "info", "__dict__",
@@ -115,14 +115,6 @@ class Function:
 
     def backward(self, grad: np.ndarray) -> tuple:  # pragma: no cover - abstract
         raise NotImplementedError
-
-    def free(self) -> None:
-        """Drop the saved arrays. The links move to `kept`: a skeleton of small objects
-        (no arrays but the leaves') that `draw_graph` can still draw; a backward through
-        it raises, since `parents` is None."""
-        self.kept = self.parents
-        self.parents = None
-        self.__dict__.clear()
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
@@ -213,7 +205,7 @@ def run_backward(root: Any, grad: np.ndarray, retain_graph: bool = False,
                                 heappush(heap, (p.seq, p))
                         else:
                             grads[p] = prev + pg
-            if not retain_graph:  # Function.free, inlined: keep the skeleton, drop the arrays
+            if not retain_graph:  # free: keep the skeleton, drop the saved arrays
                 node.kept = parents
                 node.parents = None
                 node.__dict__.clear()
