@@ -2,7 +2,7 @@ import pytest
 
 from tinygrad_nn import GradcheckError, Tensor, gradcheck
 from tinygrad_nn.autograd import Function
-from tinygrad_nn.tensor import _unary_with
+from tinygrad_nn._tensor import _unary_with
 
 from .conftest import leaf
 

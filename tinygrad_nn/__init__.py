@@ -5,7 +5,7 @@ from . import nn, optim
 from .autograd import ShapeError, enable_grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck
 from .serialize import load, save
-from .tensor import Tensor, manual_seed, ones, randn, zeros
+from ._tensor import Tensor, manual_seed, ones, randn, zeros
 from .viz import draw_graph
 
 __version__ = "0.1.0"

@@ -4,7 +4,7 @@ The graph is made of Functions (one per recorded op) linked to their inputs: the
 Function that made an input, or the input tensor itself when it is a leaf (made by no
 recorded op: parameters, data, constants), or None where the input was a Python number.
 Intermediate tensors are not part of the graph, so they live only as long as the user
-holds them. This module never imports `tensor.py`: it walks nodes by duck typing
+holds them. This module never imports `_tensor.py`: it walks nodes by duck typing
 (`_leaf`, `requires_grad`, and for leaves `data` and `_accumulate_grad`).
 """
 

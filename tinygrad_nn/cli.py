@@ -23,7 +23,7 @@ from .nn import Linear, Sequential, Sigmoid
 from .nn.functional import squared_error
 from .optim import SGD
 from .serialize import atomic_write, load, save
-from .tensor import Tensor, manual_seed
+from ._tensor import Tensor, manual_seed
 from .train import History, evaluate, fit, fit_book, linear_decay, predict
 
 MODEL_FORMAT = "tinygrad-nn model 1"

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .autograd import no_grad, run_backward
-from .tensor import Tensor
+from ._tensor import Tensor
 
 __all__ = ["gradcheck", "GradcheckError"]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor
+from ._tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam"]
 

@@ -18,7 +18,7 @@ from .data import batches, one_hot
 from .nn.functional import cross_entropy, mse_loss, squared_error
 from .nn.module import Module
 from .optim import Optimizer
-from .tensor import Tensor
+from ._tensor import Tensor
 
 __all__ = ["History", "fit", "fit_book", "evaluate", "predict", "linear_decay"]
 

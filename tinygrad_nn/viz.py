@@ -17,7 +17,7 @@ import graphviz
 import numpy as np
 
 from .serialize import atomic_write
-from .tensor import Tensor
+from ._tensor import Tensor
 
 __all__ = ["draw_graph", "Graph", "DotNotFoundError", "FORMATS"]
 

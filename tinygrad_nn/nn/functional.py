@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import ShapeError
-from ..tensor import Tensor, _wrap, linear, squared_difference
+from .._tensor import Tensor, _wrap, linear, squared_difference
 
 __all__ = ["linear", "sigmoid", "tanh", "relu", "softmax", "log_softmax", "squared_error",
            "mse_loss", "cross_entropy"]

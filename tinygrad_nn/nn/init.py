@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from ..autograd import ShapeError
-from ..tensor import Tensor, generator
+from .._tensor import Tensor, generator
 
 __all__ = ["book_normal_", "normal_", "uniform_", "zeros_", "constant_", "xavier_uniform_",
            "fan_in_and_fan_out"]

@@ -195,7 +195,7 @@ class Tensor:
     """An n-dimensional array of floats that records the ops applied to it, so that
     `.backward()` can fill `.grad` of every leaf that `requires_grad`."""
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_standin", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_standin", "_vc", "__weakref__")
     __array_ufunc__ = None  # make NumPy defer to our reflected operators (ndarray @ Tensor)
     _leaf = True  # as a graph node, a tensor is always a leaf (ops link to Functions)
 
@@ -249,6 +249,21 @@ class Tensor:
     @property
     def T(self) -> Tensor:  # noqa: N802  (NumPy/PyTorch name)
         return _unary_with(ops.Transpose, self, None)
+
+    @property
+    def _version(self) -> int:
+        """How many times this tensor's data was changed in place (PyTorch's `_version`)."""
+        try:
+            return self._vc[0]
+        except AttributeError:
+            return 0
+
+    def _bump_version(self) -> None:
+        """Count one in-place change (optimizer steps, load_state_dict, in-place ops)."""
+        try:
+            self._vc[0] += 1
+        except AttributeError:
+            self._vc = [1]
 
     def numel(self) -> int:
         return int(self.data.size)
