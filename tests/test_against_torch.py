@@ -19,7 +19,7 @@ CASES = {
     "matmul_2d_1d": (lambda a, b: a @ b, [(2, 3), (3,)]),
     "sum_axis": (lambda a, b: (a * b).sum(axis=1), [(2, 3), (2, 3)]),
     "mean_keep": (lambda a, b: (a + b).mean(axis=0, keepdims=True), [(4, 3), (3,)]),
-    "max": (lambda a, b: (a * b).max(axis=1), [(3, 5), (3, 5)]),
+    "amax": (lambda a, b: (a * b).amax(axis=1), [(3, 5), (3, 5)]),
     "exp_log": (lambda a, b: (a.exp() + 1).log() * b, [(3,), (3,)]),
     "sigmoid_tanh_relu": (lambda a, b: a.sigmoid() + b.tanh() + (a - b).relu(), [(4,), (4,)]),
     "softmax": (lambda a, b: a.softmax(axis=-1) * b, [(2, 5), (2, 5)]),
@@ -69,7 +69,7 @@ class _TorchShim:
         return _TorchShim(self.t.sum() if axis is None else self.t.sum(axis, keepdim=keepdims))
     def mean(self, axis=None, keepdims=False):
         return _TorchShim(self.t.mean() if axis is None else self.t.mean(axis, keepdim=keepdims))
-    def max(self, axis=None, keepdims=False):
+    def amax(self, axis=None, keepdims=False):
         return _TorchShim(self.t.amax() if axis is None else self.t.amax(axis, keepdim=keepdims))
     def exp(self): return _TorchShim(self.t.exp())  # noqa: E704
     def log(self): return _TorchShim(self.t.log())  # noqa: E704

@@ -1,8 +1,8 @@
 import pytest
 
 from tinygrad_nn import GradcheckError, Tensor, gradcheck
+from tinygrad_nn._tensor import _apply
 from tinygrad_nn.autograd import Function
-from tinygrad_nn._tensor import _unary_with
 
 from .conftest import leaf
 
@@ -27,8 +27,8 @@ def test_detects_wrong_gradient_and_names_input_element_and_values():
     x = leaf([1.0, 2.0])
     with pytest.raises(GradcheckError, match=r"input 0 .*element \(1,\).*autograd gives 6.*"
                                              r"finite differences give 4"):
-        gradcheck(lambda t: _unary_with(WrongSquare, t), [x])
-    assert gradcheck(lambda t: _unary_with(WrongSquare, t), [x], raise_exception=False) is False
+        gradcheck(lambda t: _apply(WrongSquare, (t,)), [x])
+    assert gradcheck(lambda t: _apply(WrongSquare, (t,)), [x], raise_exception=False) is False
     assert isinstance(GradcheckError("x"), RuntimeError)
 
 

@@ -1,15 +1,61 @@
 """tinygrad_nn: a small, readable reverse-mode autograd on NumPy with a PyTorch-shaped API,
 grown from the text on how neural networks work."""
 
-from . import nn, optim
-from .autograd import ShapeError, enable_grad, is_grad_enabled, no_grad
+import numpy as _np
+
+from . import autograd, nn, optim
+from ._tensor import (
+    DTypeError,
+    Tensor,
+    arange,
+    cat,
+    device,
+    empty,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    manual_seed,
+    matmul,
+    maximum,
+    minimum,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    stack,
+    tensor,
+    where,
+    zeros,
+    zeros_like,
+)
+from .autograd import ShapeError, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck
 from .serialize import load, save
-from ._tensor import Tensor, manual_seed, ones, randn, zeros
 from .viz import draw_graph
+
+# dtypes under PyTorch's names (they are NumPy's: `.dtype` is a NumPy dtype)
+float32 = float = _np.dtype(_np.float32)  # noqa: A001
+float64 = double = _np.dtype(_np.float64)
+float16 = half = _np.dtype(_np.float16)
+int64 = long = _np.dtype(_np.int64)
+int32 = _np.dtype(_np.int32)
+int16 = _np.dtype(_np.int16)
+int8 = _np.dtype(_np.int8)
+uint8 = _np.dtype(_np.uint8)
+bool = _np.dtype(_np.bool_)  # noqa: A001  (as torch.bool; torch.float likewise)
 
 __version__ = "0.1.0"
 
-__all__ = ["Tensor", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed", "zeros",
-           "ones", "randn", "gradcheck", "GradcheckError", "ShapeError", "save", "load",
-           "draw_graph", "nn", "optim", "__version__"]
+__all__ = ["Tensor", "tensor", "from_numpy", "zeros", "ones", "empty", "full", "eye",
+           "arange", "linspace", "rand", "randn", "randint", "zeros_like", "ones_like",
+           "full_like", "rand_like", "randn_like", "cat", "stack", "where", "maximum",
+           "minimum", "matmul", "device", "no_grad", "enable_grad", "set_grad_enabled",
+           "is_grad_enabled", "manual_seed", "gradcheck", "GradcheckError", "ShapeError",
+           "DTypeError", "save", "load", "draw_graph", "autograd", "nn", "optim",
+           "float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8",
+           "bool", "__version__"]

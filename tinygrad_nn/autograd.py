@@ -1,18 +1,19 @@
-"""The engine: the Function base, grad mode, and the backward pass.
+"""The engine: the Function base, grad mode (per thread), and the backward pass.
 
-The graph is made of Functions (one per recorded op) linked to their inputs: the
-Function that made an input, or the input tensor itself when it is a leaf (made by no
-recorded op: parameters, data, constants), or None where the input was a Python number.
-Intermediate tensors are not part of the graph, so they live only as long as the user
-holds them. This module never imports `_tensor.py`: it walks nodes by duck typing
-(`_leaf`, `requires_grad`, and for leaves `data` and `_accumulate_grad`).
+The graph is made of Functions (one per recorded op) linked to their inputs' nodes: the
+Function that made an input, the input tensor itself when it is a leaf that requires grad
+(a parameter), a small stand-in for a leaf that does not (a data batch), or None for a
+Python number. Intermediate tensors are not part of the graph, so they live only as long
+as the user holds them. This module never imports `_tensor.py`: it walks nodes by duck
+typing (`_leaf`, `requires_grad`, and for leaves `_accumulate_grad`).
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from heapq import heappop, heappush
 from typing import Any, TypeVar
 
@@ -20,14 +21,11 @@ import numpy as np
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Grad mode lives in a one-element list so the hot path reads it with one index.
-_grad_enabled = [True]
-
 FREED_MESSAGE = (
-    "Trying to backward through the graph a second time (or to reach tensors of it after "
-    "they have been freed). The saved arrays are dropped after .backward() to keep memory "
-    "flat; pass retain_graph=True to the first .backward() call if you need to backward "
-    "through the same graph again."
+    "backward: trying to backward through the graph a second time (or to reach tensors of "
+    "it after they have been freed). The saved arrays are dropped after .backward() to keep "
+    "memory flat; pass retain_graph=True to the first .backward() call if you need to "
+    "backward through the same graph again."
 )
 
 
@@ -36,85 +34,149 @@ class ShapeError(ValueError, RuntimeError):
     problems) that is also a RuntimeError (what PyTorch raises for the same mistakes)."""
 
 
-# Recorded ops are numbered as they are made, counting down: an op's inputs were made
-# before it, so ascending `seq` (newest first) is a topological order for backward.
-next_seq = itertools.count(-1, -1).__next__
+# --------------------------------------------------------------------------- grad mode
+
+
+class _GradMode(threading.local):
+    """Grad mode, one flag per thread (as PyTorch): `no_grad` in one thread never stops
+    recording in another."""
+
+    enabled = True
+
+
+_grad_mode = _GradMode()
+
+# The tracer of `compile` while it records a step, else None. `jit.py` sets it; the
+# recorder in `_tensor.py` reports each op to it. Nothing here imports `jit`.
+tracer: Any = None
 
 
 def is_grad_enabled() -> bool:
-    """True when new operations are recorded for backward."""
-    return _grad_enabled[0]
+    """True when new operations are recorded for backward (in this thread)."""
+    return _grad_mode.enabled
 
 
-class _GradMode:
-    """Context manager and decorator that sets grad mode and restores it afterwards.
-    Works as `with no_grad():`, `@no_grad()` and `@no_grad`."""
+class _GradModeContext:
+    """Sets grad mode to `mode` inside a `with` block or a decorated function and restores
+    it afterwards (also after an exception)."""
 
-    _mode = True
+    mode = True
 
     def __new__(cls, func: Any = None) -> Any:
         self = super().__new__(cls)
-        return self(func) if callable(func) else self
+        self.prev = []
+        return self(func) if callable(func) else self  # bare `@no_grad` decorates at once
 
     def __init__(self, func: Any = None) -> None:
         pass
 
     def __enter__(self) -> None:
-        self._prev = _grad_enabled[0]
-        _grad_enabled[0] = self._mode
+        self.prev.append(_grad_mode.enabled)
+        _grad_mode.enabled = self.mode
 
     def __exit__(self, *exc: object) -> None:
-        _grad_enabled[0] = self._prev
+        _grad_mode.enabled = self.prev.pop()
 
     def __call__(self, func: F) -> F:
-        mode = self._mode
+        mode = self.mode
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            prev = _grad_enabled[0]
-            _grad_enabled[0] = mode
+            prev = _grad_mode.enabled
+            _grad_mode.enabled = mode
             try:
                 return func(*args, **kwargs)
             finally:
-                _grad_enabled[0] = prev
+                _grad_mode.enabled = prev
 
         return wrapper  # type: ignore[return-value]
 
 
-class no_grad(_GradMode):  # noqa: N801  (PyTorch's name)
+class no_grad(_GradModeContext):  # noqa: N801  (PyTorch's name)
     """Operations inside do not build a graph: `with no_grad(): ...`, `@no_grad()` or
     `@no_grad`."""
 
-    _mode = False
+    mode = False
 
 
-class enable_grad(_GradMode):  # noqa: N801
+class enable_grad(_GradModeContext):  # noqa: N801
     """Turns graph building back on inside a `no_grad` region."""
 
-    _mode = True
+    mode = True
+
+
+class set_grad_enabled(_GradModeContext):  # noqa: N801
+    """`set_grad_enabled(False)` switches grad mode at once (as PyTorch); used with `with`,
+    the previous mode comes back at the end of the block."""
+
+    def __new__(cls, mode: bool) -> set_grad_enabled:
+        self = object.__new__(cls)
+        self.mode = bool(mode)
+        self.prev = [_grad_mode.enabled]
+        _grad_mode.enabled = self.mode
+        return self
+
+    def __init__(self, mode: bool) -> None:
+        pass
+
+    def __enter__(self) -> None:
+        pass
+
+
+# --------------------------------------------------------------------------- Function
+
+
+# Recorded ops are numbered as they are made, counting down: an op's inputs were made
+# before it, so ascending `seq` (newest first) is a topological order for backward.
+next_seq = itertools.count(-1, -1).__next__
 
 
 class Function:
-    """One primitive op. Subclasses define `forward(*arrays)` and `backward(grad)`.
+    """One primitive op. Subclasses define `forward(*arrays, **attrs) -> ndarray` and
+    `backward(grad) -> tuple` (one gradient array, or None, per input, of that input's
+    shape).
 
-    `backward` returns one gradient (ndarray) or None per input, each already of that
-    input's shape. The recorder sets `parents` (input nodes), `seq` (see `next_seq`) and
-    `out_shape`; a folded Python number is kept in `const` as (position, value), and an
-    op's attributes that a drawing shows (an axis, a transpose) in `info`. Saved arrays
-    live in the instance `__dict__`, so backward frees them with one `clear()`; the links
-    then move to `kept`, a skeleton `draw_graph` can still draw.
+    The recorder sets, before `forward`, `needs` (which inputs need a gradient, so that
+    forward saves only what backward will use, as PyTorch does) and, after it, `parents`
+    (the inputs' graph nodes), `seq`, `out_shape`, `attrs` and `saved` (the version of each
+    input or output whose array the op kept, checked before backward). A Python-number
+    operand is kept in `const` as (position, value) for drawings. Saved arrays live in the
+    instance `__dict__`; backward frees them and moves the links to `kept`, a skeleton
+    `draw_graph` can still draw.
     """
 
-    __slots__ = ("parents", "kept", "seq", "out_shape", "const", "info", "__dict__",
-                 "__weakref__")
+    # the graph's structure lives in slots; saved arrays in `__dict__`, freed at once
+    __slots__ = ("parents", "kept", "seq", "out_shape", "attrs", "const", "info", "needs",
+                 "saved", "hooks", "__dict__", "__weakref__")
     _leaf = False
     requires_grad = True  # a recorded op always leads back to something that needs grad
+    differentiable = True  # False: the output never requires grad (comparisons, argmax)
 
-    def forward(self, *arrays: Any) -> np.ndarray:  # pragma: no cover - abstract
+    def __init__(self) -> None:
+        self.parents = self.kept = self.const = self.info = self.hooks = None
+        self.needs = self.saved = ()
+
+    def forward(self, *arrays: Any, **attrs: Any) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
 
     def backward(self, grad: np.ndarray) -> tuple:  # pragma: no cover - abstract
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} has no gradient")
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def check_saved(self) -> None:
+        """Raise if an array this op saved was changed in place after it was saved."""
+        for counter, version, what in self.saved:
+            if counter[0] != version:
+                raise RuntimeError(
+                    f"backward: one of the arrays {self.name} saved for its gradient ({what}) "
+                    f"was modified by an in-place operation: it is at version {counter[0]}, "
+                    f"but {self.name} saved it at version {version}. Something (an in-place "
+                    f"op such as add_ or +=, optimizer.step(), load_state_dict, "
+                    f"`t.data -= ...`) changed it between forward and backward; run backward "
+                    f"first, or clone() the tensor before changing it.")
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
@@ -131,105 +193,101 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad
 
 
+# --------------------------------------------------------------------------- backward
+
+
 def graph_node(t: Any) -> Any:
     """The graph node standing for tensor `t`: the Function that made it, or `t` itself."""
-    ctx = t._ctx
-    return t if ctx is None else ctx
+    return t if t._ctx is None else t._ctx
 
 
-def run_backward(root: Any, grad: np.ndarray, retain_graph: bool = False,
-                 inputs: Any = None) -> list | None:
-    """Propagate `grad` (d root / d root) from tensor `root` back through the graph.
+def _run_hooks(hooks: list | None, grad: np.ndarray) -> np.ndarray:
+    """Apply tensor hooks (register_hook) in order; a hook's non-None result replaces the
+    gradient."""
+    for hook in hooks or ():
+        grad = hook(grad)
+    return grad
+
+
+def run_backward(roots: Sequence[tuple], retain_graph: bool = False,
+                 inputs: Sequence[Any] | None = None) -> list | None:
+    """Propagate gradients from `roots`, pairs (tensor, d out / d tensor as an ndarray),
+    back through the graph: the chain rule, one op at a time.
 
     Without `inputs`, accumulate into `.grad` of every leaf that requires grad (what
-    `Tensor.backward` does). With `inputs` (a sequence of tensors), touch no `.grad` and
-    return the gradient arrays for those tensors instead (None where unreached), as
-    `torch.autograd.grad` does. The graph is freed unless `retain_graph`.
+    `Tensor.backward` does). With `inputs`, touch no `.grad` and return the gradient
+    arrays reaching those tensors (None where unreached), as `torch.autograd.grad`. The
+    graph is freed unless `retain_graph`.
 
-    One pass, newest op first (lowest `seq`): an op runs only after every op that used
-    its output (all newer) has handed it a gradient. Waiting ops sit in a heap. Ops return None for
-    inputs that need no gradient, so every array they return is accumulated. A leaf's
-    contributions are summed first and added to its `.grad` once, at the end.
+    Ops run newest first (lowest `seq`): an op runs only after every op that used its
+    output (all newer) has handed it its part of the gradient, which `pending` sums.
     """
-    start = root._ctx
-    # the inputs= form: gradients reaching these nodes are captured instead of stored
-    capture = None if inputs is None else {id(graph_node(t)): None for t in inputs}
-    leaf_grads: dict = {}
-    if start is None:  # a leaf: d root / d root
-        leaf_grads[root] = grad
-    else:
-        grads: dict = {}
-        pop = grads.pop
-        get = grads.get
-        leaf_get = leaf_grads.get
-        heap: list = []  # (seq, op) of ops waiting for their turn
-        node, g = start, grad
-        while True:
-            parents = node.parents
-            if parents is None:
-                raise RuntimeError(FREED_MESSAGE)
-            if capture is not None and id(node) in capture:
-                capture[id(node)] = g
-            in_grads = node.backward(g)
-            # ops have one or two inputs; unrolled, this costs half of a zip() loop.
-            # `new` is an op reached here for the first time: in a chain it is the next
-            # op to run, which then skips the heap.
-            new = None
-            pg = in_grads[0]
-            if pg is not None:
-                p = parents[0]
-                if p._leaf:
-                    prev = leaf_get(p)
-                    leaf_grads[p] = pg if prev is None else prev + pg
-                else:
-                    prev = get(p)
-                    if prev is None:
-                        grads[p] = pg
-                        new = p
-                    else:
-                        grads[p] = prev + pg
-            if len(in_grads) == 2:
-                pg = in_grads[1]
-                if pg is not None:
-                    p = parents[1]
-                    if p._leaf:
-                        prev = leaf_get(p)
-                        leaf_grads[p] = pg if prev is None else prev + pg
-                    else:
-                        prev = get(p)
-                        if prev is None:
-                            grads[p] = pg
-                            if new is None:
-                                new = p
-                            else:
-                                heappush(heap, (p.seq, p))
-                        else:
-                            grads[p] = prev + pg
-            if not retain_graph:  # free: keep the skeleton, drop the saved arrays
-                node.kept = parents
-                node.parents = None
-                node.__dict__.clear()
-            # next: the newest waiting op (lowest seq)
-            if new is not None and (not heap or new.seq < heap[0][0]):
-                node = new
-            else:
-                if new is not None:
-                    heappush(heap, (new.seq, new))
-                if not heap:
-                    break
-                node = heappop(heap)[1]
-            g = pop(node)
-    if capture is None:
+    wanted = None if inputs is None else {id(graph_node(t)): None for t in inputs}
+    pending: dict = {}  # node -> gradient summed so far
+    heap: list = []  # (seq, node) of ops waiting for their turn
+
+    def hand(node: Any, g: np.ndarray) -> None:
+        if node in pending:
+            pending[node] = pending[node] + g
+        else:
+            pending[node] = g
+            if not node._leaf:
+                heappush(heap, (node.seq, node))
+
+    for root, g in roots:
+        hand(graph_node(root), g)
+    while heap:
+        fn = heappop(heap)[1]
+        g = _run_hooks(fn.hooks, pending.pop(fn))
+        if fn.parents is None:
+            raise RuntimeError(FREED_MESSAGE)
+        if wanted is not None and id(fn) in wanted:
+            wanted[id(fn)] = g
+        fn.check_saved()
+        for parent, parent_grad in zip(fn.parents, fn.backward(g)):
+            if parent_grad is not None:  # None for inputs that need no gradient
+                hand(parent, parent_grad)
+        if not retain_graph:  # free the saved arrays; keep a skeleton for drawings
+            fn.kept, fn.parents = fn.parents, None
+            fn.__dict__.clear()
+    # what is left in `pending` are leaves, each with its gradient complete
+    if wanted is None:
         handed: set = set()  # ids of arrays already stored in some leaf's .grad
-        for leaf, g in leaf_grads.items():
+        for leaf, g in pending.items():
             leaf._accumulate_grad(g, handed)
         return None
-    for leaf, g in leaf_grads.items():
-        if id(leaf) in capture:
-            capture[id(leaf)] = g
-    out = []
-    for t in inputs:
-        g = capture[id(graph_node(t))]
-        dt = t.data.dtype
-        out.append(g if g is None or g.dtype == dt else g.astype(dt))
-    return out
+    for leaf, g in pending.items():
+        if id(leaf) in wanted:
+            wanted[id(leaf)] = _run_hooks(getattr(leaf, "_hooks", None), g)
+    return [wanted[id(graph_node(t))] for t in inputs]
+
+
+def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple:
+    """The gradients of `outputs` with respect to `inputs`, as a tuple of tensors, without
+    touching any `.grad` (`torch.autograd.grad`). `grad_outputs` seeds each output (needed
+    unless it has one element); an input the outputs do not depend on raises unless
+    `allow_unused`, which gives None for it."""
+    if create_graph:
+        raise NotImplementedError("grad: create_graph=True (higher-order gradients) is not "
+                                  "supported by tinygrad_nn")
+    single = not isinstance(outputs, (list, tuple))
+    outputs = [outputs] if single else list(outputs)
+    inputs = [inputs] if not isinstance(inputs, (list, tuple)) else list(inputs)
+    if grad_outputs is None or not isinstance(grad_outputs, (list, tuple)):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None or \
+            len(outputs) == 1 else grad_outputs
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    for i, t in enumerate(inputs):
+        if not getattr(t, "requires_grad", False):
+            raise RuntimeError(f"grad: input {i} does not require grad")
+    roots = [(out, out._seed_gradient(g)) for out, g in zip(outputs, grad_outputs)]
+    grads = run_backward(roots, bool(retain_graph), inputs)
+    result = []
+    for i, (t, g) in enumerate(zip(inputs, grads)):
+        if g is None and not allow_unused:
+            raise RuntimeError(f"grad: input {i} was not used to compute the outputs (pass "
+                               f"allow_unused=True to get None for it)")
+        result.append(None if g is None else t._wrap_like(g))
+    return tuple(result)

@@ -17,13 +17,13 @@ import zlib
 import numpy as np
 
 from . import data as D
+from ._tensor import Tensor, manual_seed
 from .autograd import ShapeError
 from .book import BookNetwork
 from .nn import Linear, Sequential, Sigmoid
 from .nn.functional import squared_error
 from .optim import SGD
 from .serialize import atomic_write, load, save
-from ._tensor import Tensor, manual_seed
 from .train import History, evaluate, fit, fit_book, linear_decay, predict
 
 MODEL_FORMAT = "tinygrad-nn model 1"

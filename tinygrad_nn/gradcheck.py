@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .autograd import no_grad, run_backward
 from ._tensor import Tensor
+from .autograd import no_grad, run_backward
 
 __all__ = ["gradcheck", "GradcheckError"]
 
@@ -58,7 +58,7 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence[Tensor], eps:
             continue
         seed = np.zeros(out.data.shape, dtype=out.data.dtype)
         seed.reshape(-1)[j] = 1
-        grads = run_backward(out, seed, inputs=[inputs[i] for i in checked])
+        grads = run_backward([(out, seed)], inputs=[inputs[i] for i in checked])
         for a, g in zip(analytic, grads, strict=False):
             if g is not None:
                 a[j] = np.asarray(g, dtype=np.float64).reshape(-1)

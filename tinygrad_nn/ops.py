@@ -1,167 +1,17 @@
 """One small class per primitive op: `forward` on ndarrays, `backward` on ndarrays.
 
-Inputs that were Python numbers (constants) have `None` in `parents`; their gradient
-is never computed. Each backward checks `parents[i].requires_grad` first so that
-no work is done for inputs that need no gradient (e.g. the data in `x @ W`). Ops save
-the arrays their backward needs (Mul its inputs, Sigmoid its output) and drop them when
-backward frees the graph.
+Before `forward` runs, the recorder sets `self.needs` (which inputs need a gradient), so an
+op saves only the arrays its backward will use, as PyTorch does: `x * w` with data `x`
+keeps `x` (for w's gradient) but not `w`. The recorder then notes the version of every
+tensor whose array was kept, and backward refuses to run if one changed since. `backward`
+returns one gradient per input, None where no gradient is needed.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .autograd import Function, ShapeError, unbroadcast
-
-__all__ = [
-    "Add", "Sub", "Mul", "Div", "Neg", "Pow", "MatMul", "Sum", "Mean", "Max", "Reshape",
-    "Transpose", "Index", "Exp", "Log", "Sigmoid", "Tanh", "ReLU", "Softmax", "LogSoftmax",
-]
-
-
-def _shape(x) -> tuple:
-    return x.shape if isinstance(x, np.ndarray) else np.shape(x)
-
-
-# ----------------------------------------------------------------------------- binary ops
-
-
-class BinaryOp(Function):
-    """Element-wise op with NumPy broadcasting; `name` appears in error messages."""
-
-    name = "binary"
-
-    def broadcast_error(self, a, b) -> ShapeError:
-        return ShapeError(
-            f"{self.name}: shapes {_shape(a)} and {_shape(b)} cannot be broadcast together"
-        )
-
-
-class Add(BinaryOp):
-    name = "add"
-
-    def forward(self, a, b):
-        return a + b
-
-    def backward(self, g):
-        pa, pb = self.parents
-        ga = gb = None
-        if pa is not None and pa.requires_grad:
-            s = pa.out_shape
-            ga = g if g.shape == s else unbroadcast(g, s)
-        if pb is not None and pb.requires_grad:
-            s = pb.out_shape
-            gb = g if g.shape == s else unbroadcast(g, s)
-        return ga, gb
-
-
-class Sub(BinaryOp):
-    name = "sub"
-
-    def forward(self, a, b):
-        return a - b
-
-    def backward(self, g):
-        pa, pb = self.parents
-        ga = gb = None
-        if pa is not None and pa.requires_grad:
-            s = pa.out_shape
-            ga = g if g.shape == s else unbroadcast(g, s)
-        if pb is not None and pb.requires_grad:
-            s = pb.out_shape
-            gb = -g if g.shape == s else unbroadcast(-g, s)
-        return ga, gb
-
-
-class Mul(BinaryOp):
-    name = "mul"
-
-    def forward(self, a, b):
-        self.a = a
-        self.b = b
-        return a * b
-
-    def backward(self, g):
-        pa, pb = self.parents
-        if pa is pb and pa is not None:  # x * x: d(x²)/dx = 2x, one product and a doubling
-            ga = g * self.a
-            ga += ga  # exactly g·x + g·x, the sum the two branches would give
-            return ga, None
-        ga = gb = None
-        if pa is not None and pa.requires_grad:
-            ga = g * self.b
-            s = self.a.shape
-            if ga.shape != s:
-                ga = unbroadcast(ga, s)
-        if pb is not None and pb.requires_grad:
-            gb = g * self.a
-            s = self.b.shape
-            if gb.shape != s:
-                gb = unbroadcast(gb, s)
-        return ga, gb
-
-
-class Div(BinaryOp):
-    name = "div"
-
-    def forward(self, a, b):
-        self.b = b
-        self.out = out = a / b
-        return out
-
-    def backward(self, g):
-        pa, pb = self.parents
-        g_over_b = g / self.b
-        ga = gb = None
-        if pa is not None and pa.requires_grad:
-            ga = unbroadcast(g_over_b, pa.out_shape)
-        if pb is not None and pb.requires_grad:
-            # d(a/b)/db = -a/b**2 = -(a/b)/b
-            gb = unbroadcast(-g_over_b * self.out, self.b.shape)
-        return ga, gb
-
-
-class Pow(BinaryOp):
-    """`a ** b`; usually b is a Python number, but a tensor exponent works too."""
-
-    name = "pow"
-
-    def forward(self, a, b):
-        self.a = a
-        self.b = b
-        self.out = out = a**b
-        return out
-
-    def forward_square_total(self, a, total: Sum):
-        """Record `a ** 2` followed by the full reduction `total` (Sum or Mean) and return
-        that reduction, computed as one dot product a·a: Σa² without the array of squares
-        (the backward of x**2 needs only x)."""
-        self.a = a
-        self.b = 2
-        self.out = None  # not computed (only an exponent's gradient would need it)
-        return total.forward_total(a.shape, np.vdot(a, a))
-
-    def backward(self, g):
-        pa, pb = self.parents
-        a, b = self.a, self.b
-        ga = gb = None
-        if pa is not None and pa.requires_grad:
-            # d(a**b)/da = b * a**(b-1)
-            if isinstance(b, (int, float)):  # a number exponent: no broadcasting
-                if b == 2:  # g·2a, with 2a written a + a (exact; no Python-number operand)
-                    ga = a + a
-                    ga *= g
-                else:
-                    ga = g * (b * a ** (b - 1))
-            else:
-                ga = unbroadcast(g * (b * a ** (b - 1)), a.shape)
-        if pb is not None and pb.requires_grad:
-            # d(a**b)/db = a**b * ln(a)
-            gb = unbroadcast(g * self.out * np.log(a), b.shape)
-        return ga, gb
-
 
 # 2-D products go to `numpy.dot`, the text's own call: it hands every 2-D shape to BLAS,
 # while `numpy.matmul` takes a slow loop for some (an outer product δ·xᵀ with an inner size
@@ -169,94 +19,225 @@ class Pow(BinaryOp):
 _dot = np.dot
 
 
-class ElementWise(Function):
-    """A one-input op whose output has its input's shape. The recorder stores no
-    `out_shape` for these (it is the first shape found up the chain of inputs), which
-    saves a store on every activation of every step."""
+def _shape(x) -> tuple:
+    return np.shape(x)
 
-    @property
-    def out_shape(self) -> tuple:
-        node = self
-        while isinstance(node, ElementWise):
-            parents = node.parents
-            node = (parents if parents is not None else node.kept)[0]
-        return node.out_shape
+
+def _axes(axis, ndim: int, op: str) -> tuple:
+    """An axis argument (None, an int or a sequence of ints) -> a sorted tuple of
+    non-negative axes; errors name the op."""
+    if axis is None:
+        return tuple(range(ndim))
+    items = axis if isinstance(axis, (tuple, list)) else (axis,)
+    out = []
+    for ax in items:
+        if isinstance(ax, bool) or not isinstance(ax, (int, np.integer)):
+            raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
+        if not -max(ndim, 1) <= ax < max(ndim, 1):
+            raise ShapeError(f"{op}: axis {ax} is out of range for a tensor of {ndim} "
+                             f"dimension(s)")
+        out.append(int(ax) % max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ShapeError(f"{op}: repeated axis in {axis!r}")
+    return tuple(sorted(out)) if ndim else ()
+
+
+def _restore(g: np.ndarray, shape: tuple, axes: tuple, keepdims: bool) -> np.ndarray:
+    """Put the reduced axes of a reduction's output gradient back as size 1, so it
+    broadcasts against the input of `shape`."""
+    if keepdims or not axes:
+        return g
+    return g.reshape([1 if i in axes else n for i, n in enumerate(shape)])
+
+
+# ----------------------------------------------------------------------------- binary ops
+
+
+class Add(Function):
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return a + b
+
+    def backward(self, g):
+        (sa, sb), (na, nb) = self.shapes, self.needs
+        return (unbroadcast(g, sa) if na else None, unbroadcast(g, sb) if nb else None)
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return a - b
+
+    def backward(self, g):
+        (sa, sb), (na, nb) = self.shapes, self.needs
+        return (unbroadcast(g, sa) if na else None, unbroadcast(-g, sb) if nb else None)
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        na, nb = self.needs
+        self.shapes = a.shape, b.shape
+        if na:
+            self.b = b  # ∂(a·b)/∂a = b
+        if nb:
+            self.a = a
+        return a * b
+
+    def backward(self, g):
+        (sa, sb), (na, nb) = self.shapes, self.needs
+        return (unbroadcast(g * self.b, sa) if na else None,
+                unbroadcast(g * self.a, sb) if nb else None)
+
+
+class Div(Function):
+    def forward(self, a, b):
+        na, nb = self.needs
+        self.shapes = a.shape, b.shape
+        if na or nb:
+            self.b = b
+        if nb:
+            self.a = a
+        return a / b
+
+    def backward(self, g):
+        (sa, sb), (na, nb) = self.shapes, self.needs
+        ga = unbroadcast(g / self.b, sa) if na else None
+        # ∂(a/b)/∂b = −a/b²
+        gb = unbroadcast(-g * self.a / (self.b * self.b), sb) if nb else None
+        return ga, gb
+
+
+class Pow(Function):
+    """`a ** b`. Where the exponent is 0 the base's gradient is 0 (also at a = 0, where
+    b·a^(b−1) would be 0·inf); where the base is 0 and b >= 0, the exponent's is 0."""
+
+    def forward(self, a, b):
+        na, nb = self.needs
+        self.shapes = a.shape, np.shape(b)
+        out = a**b
+        if na or nb:
+            self.a, self.b = a, b
+        if nb:
+            self.out = out
+        return out
+
+    def backward(self, g):
+        (sa, sb), (na, nb) = self.shapes, self.needs
+        a, b = self.a, self.b
+        ga = gb = None
+        if na:  # b·a^(b−1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ga = unbroadcast(np.where(b == 0, 0, g * b * a ** (b - 1)), sa).astype(g.dtype)
+        if nb:  # a^b·ln a
+            with np.errstate(divide="ignore", invalid="ignore"):
+                d = np.where((a == 0) & (b >= 0), 0, g * self.out * np.log(a))
+            gb = unbroadcast(d, sb).astype(g.dtype)
+        return ga, gb
+
+
+def _binary_where(pick_a, g, sa, sb, needs):
+    """Gradients of maximum/minimum: `pick_a` is 1 where a won, 0 where b won and ½ on a
+    tie (shared evenly, as PyTorch)."""
+    na, nb = needs
+    return (unbroadcast(g * pick_a, sa) if na else None,
+            unbroadcast(g * (1 - pick_a), sb) if nb else None)
+
+
+class Maximum(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return np.maximum(a, b)
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        pick_a = np.where(a == b, 0.5, (a > b)).astype(g.dtype)
+        return _binary_where(pick_a, g, a.shape, np.shape(b), self.needs)
+
+
+class Minimum(Maximum):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return np.minimum(a, b)
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        pick_a = np.where(a == b, 0.5, (a < b)).astype(g.dtype)
+        return _binary_where(pick_a, g, a.shape, np.shape(b), self.needs)
 
 
 class MatMul(Function):
     """`numpy.matmul`: 1-D operands are promoted (and the added axis removed after),
-    batch axes broadcast. `forward_t` computes `a @ b.T` for a 2-D `b` (the text's
-    X = W·I with samples as rows, as nn.Linear uses it) without a Transpose node."""
+    batch axes broadcast. `transpose_b=True` computes a·bᵀ for a 2-D b: nn.Linear's x·Wᵀ,
+    the text's X = W·I with samples as rows, with no Transpose node and no copy of W."""
 
-    name = "matmul"
-    transposed = False
-
-    def forward(self, a, b):
-        self.a = a
-        self.b = b
-        if a.ndim == 2 and b.ndim == 2:
-            return _dot(a, b)
-        return np.matmul(a, b)
-
-    def forward_t(self, a, b):
-        self.transposed = True
-        self.info = "x·Wᵀ"
-        self.a = a
-        self.b = b
-        return _dot(a, b.T) if 0 < a.ndim <= 2 else a @ b.T  # dot takes 0-d without error
-
-    @staticmethod
-    def error(a, b) -> ShapeError:
-        sa, sb = _shape(a), _shape(b)
-        if len(sa) == 0 or len(sb) == 0:
-            return ShapeError(
-                f"matmul: both operands need at least one dimension, got shapes {sa} and {sb}"
-            )
-        k1 = sa[-1]
-        k2 = sb[0] if len(sb) == 1 else sb[-2]
-        if k1 != k2:
-            return ShapeError(f"matmul: shapes {sa} and {sb} do not align: {k1} != {k2}")
-        return ShapeError(
-            f"matmul: batch shapes of {sa} and {sb} cannot be broadcast together"
-        )
+    def forward(self, a, b, transpose_b=False):
+        na, nb = self.needs
+        if a.ndim == 0 or b.ndim == 0 or (transpose_b and b.ndim != 2):
+            raise matmul_error(a.shape, b.shape, transpose_b)
+        if transpose_b:
+            self.info = "x·Wᵀ"
+        self.transposed = transpose_b
+        self.shapes = a.shape, b.shape
+        if na:
+            self.b = b
+        if nb:
+            self.a = a
+        bt = b.T if transpose_b else b
+        try:
+            return _dot(a, bt) if a.ndim == 2 and bt.ndim == 2 else np.matmul(a, bt)
+        except ValueError:
+            raise matmul_error(a.shape, b.shape, transpose_b) from None
 
     def backward(self, g):
-        pa, pb = self.parents
-        a, b = self.a, self.b
-        need_a = pa is not None and pa.requires_grad
-        need_b = pb is not None and pb.requires_grad
-        if self.transposed:  # out = a @ bᵀ: ∂a = g @ b, ∂b = gᵀ @ a (batch axes summed)
-            gb = None
-            if need_b:
-                if a.ndim == 2:
-                    gb = _dot(g.T, a)
-                else:  # a 1-D input or batch axes: rows of a and g, summed over by dot
-                    gb = _dot(g.reshape(-1, b.shape[0]).T, a.reshape(-1, b.shape[1]))
-            ga = None
-            if need_a:
-                ga = _dot(g, b) if g.ndim <= 2 else g @ b
-            return ga, gb
-        if a.ndim == 2 and b.ndim == 2:  # the common case, no promotion or reduction
-            return (_dot(g, b.T) if need_a else None, _dot(a.T, g) if need_b else None)
-        if a.ndim == 1 and b.ndim == 1:
-            return (g * b if need_a else None, g * a if need_b else None)
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
-        if a.ndim == 1:
-            g = np.expand_dims(g, -2)
-        if b.ndim == 1:
-            g = np.expand_dims(g, -1)
+        if self.transposed:
+            return self._linear_backward(g)
+        (sa, sb), (na, nb) = self.shapes, self.needs
+        if len(sa) == 2 and len(sb) == 2:  # the common case: ∂a = g·bᵀ, ∂b = aᵀ·g
+            return (_dot(g, self.b.T) if na else None, _dot(self.a.T, g) if nb else None)
+        # promote 1-D operands to matrices (a row, b a column), as matmul did
+        a_shape = (1, *sa) if len(sa) == 1 else sa
+        b_shape = (*sb, 1) if len(sb) == 1 else sb
+        batch = np.broadcast_shapes(a_shape[:-2], b_shape[:-2])
+        g = g.reshape(*batch, a_shape[-2], b_shape[-1])
         ga = gb = None
-        if need_a:
-            ga = unbroadcast(g @ np.swapaxes(b2, -1, -2), a2.shape)
-            ga = ga.reshape(a.shape)
-        if need_b:
-            gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g, b2.shape)
-            gb = gb.reshape(b.shape)
+        if na:
+            bt = np.swapaxes(self.b.reshape(b_shape), -1, -2)
+            ga = unbroadcast(np.matmul(g, bt), a_shape).reshape(sa)
+        if nb:
+            at = np.swapaxes(self.a.reshape(a_shape), -1, -2)
+            gb = unbroadcast(np.matmul(at, g), b_shape).reshape(sb)
         return ga, gb
 
+    def _linear_backward(self, g):
+        """out = a·Wᵀ: ∂a = g·W, ∂W = gᵀ·a (summed over the rows of a and g)."""
+        (_, sw), (na, nw) = self.shapes, self.needs
+        ga = (_dot(g, self.b) if g.ndim <= 2 else np.matmul(g, self.b)) if na else None
+        gw = _dot(g.reshape(-1, sw[0]).T, self.a.reshape(-1, sw[1])) if nw else None
+        return ga, gw
 
-class Neg(ElementWise):
+
+def matmul_error(sa: tuple, sb: tuple, transpose_b: bool = False) -> ShapeError:
+    """The error for operands `@` cannot multiply, naming both shapes."""
+    op = "linear" if transpose_b else "matmul"
+    if len(sa) == 0 or len(sb) == 0:
+        return ShapeError(f"{op}: both operands need at least one dimension, got shapes "
+                          f"{sa} and {sb}")
+    if transpose_b:
+        if len(sb) != 2:
+            return ShapeError(f"linear: the weight must be 2-D (out_features, in_features), "
+                              f"got shape {sb}")
+        return ShapeError(f"linear: input of shape {sa} does not fit a weight of shape {sb} "
+                          f"(it needs {sb[1]} features in its last axis)")
+    k1, k2 = sa[-1], (sb[0] if len(sb) == 1 else sb[-2])
+    if k1 != k2:
+        return ShapeError(f"matmul: shapes {sa} and {sb} do not align: {k1} != {k2}")
+    return ShapeError(f"matmul: batch shapes of {sa} and {sb} cannot be broadcast together")
+
+
+# ----------------------------------------------------------------------------- element-wise
+
+
+class Neg(Function):
     def forward(self, a):
         return -a
 
@@ -264,177 +245,7 @@ class Neg(ElementWise):
         return (-g,)
 
 
-# ----------------------------------------------------------------------------- reductions
-
-
-def _norm_axes(axis, ndim: int, op: str) -> tuple:
-    """Axis argument -> sorted tuple of non-negative axes; errors name the op."""
-    if axis is None:
-        return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    out = []
-    for ax in axes:
-        if not isinstance(ax, (int, np.integer)):
-            raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
-        if not -ndim <= ax < max(ndim, 1):
-            raise ShapeError(
-                f"{op}: axis {ax} is out of range for a tensor of {ndim} dimension(s)"
-            )
-        out.append(int(ax) % max(ndim, 1))
-    if len(set(out)) != len(out):
-        raise ShapeError(f"{op}: repeated axis in {axis!r}")
-    return tuple(sorted(out))
-
-
-class Sum(Function):
-    def forward(self, a, axis=None, keepdims=False):
-        self.shape = a.shape
-        self.keepdims = keepdims
-        if axis is None:  # everything: NumPy's fastest path, no axis tuple
-            self.axes = None
-            return a.sum(keepdims=keepdims)
-        self.axes = self.info = axes = _norm_axes(axis, a.ndim, "sum") if a.ndim else ()
-        return a.sum(axis=axes, keepdims=keepdims)
-
-    def forward_total(self, shape, value):
-        """A full reduction (axis=None) of an array of `shape` whose total `value` was
-        computed by the caller."""
-        self.shape = shape
-        self.keepdims = False
-        self.axes = None
-        return value
-
-    def keep_axes(self, g):
-        """The output gradient with the reduced axes put back as size 1 (a no-op for
-        keepdims or a full reduction, where broadcasting needs no help)."""
-        axes = self.axes
-        if axes and not self.keepdims:
-            g = g.reshape([1 if i in axes else n for i, n in enumerate(self.shape)])
-        return g
-
-    def expand(self, g):
-        """Gradient of a reduction's output -> an array of the input's shape (each input
-        element gets the gradient of the output element it was reduced into)."""
-        g = self.keep_axes(g)
-        out = np.empty(self.shape, dtype=g.dtype)
-        out[...] = g  # one C-level broadcast; cheaper than np.broadcast_to for small graphs
-        return out
-
-    def backward(self, g):
-        return (self.expand(g),)
-
-
-class Mean(Sum):
-    def forward(self, a, axis=None, keepdims=False):
-        out = Sum.forward(self, a, axis, keepdims)
-        self.count = a.size // max(out.size, 1) if a.size else 1
-        return out / self.count if a.size else a.mean(axis=self.axes, keepdims=keepdims)
-
-    def forward_total(self, shape, value):
-        Sum.forward_total(self, shape, value)
-        self.count = math.prod(shape)
-        return value / self.count
-
-    def backward(self, g):
-        return (self.expand(g / self.count),)
-
-
-class Max(Sum):
-    """Maximum over axes; the gradient is shared evenly among tied maxima."""
-
-    def forward(self, a, axis=None, keepdims=False):
-        if a.size == 0:
-            raise ShapeError(f"max: cannot reduce an empty tensor of shape {a.shape}")
-        self.shape = a.shape
-        self.axes = _norm_axes(axis, a.ndim, "max") if a.ndim else ()
-        if axis is not None:
-            self.info = self.axes
-        self.keepdims = keepdims
-        m = a.max(axis=self.axes, keepdims=True)
-        self.mask = mask = a == m
-        self.count = mask.sum(axis=self.axes, keepdims=True)
-        return m if keepdims else m.reshape([n for i, n in enumerate(a.shape)
-                                             if i not in self.axes])
-
-    def backward(self, g):
-        return (self.mask * (self.keep_axes(g) / self.count),)
-
-
-# ----------------------------------------------------------------------------- shape ops
-
-
-class Reshape(Function):
-    def forward(self, a, shape):
-        self.shape = a.shape
-        try:
-            return a.reshape(shape)
-        except ValueError:
-            raise ShapeError(
-                f"reshape: cannot reshape a tensor of shape {a.shape} ({a.size} elements) "
-                f"into shape {tuple(shape)}"
-            ) from None
-
-    def backward(self, g):
-        return (g.reshape(self.shape),)
-
-
-class Transpose(Function):
-    def forward(self, a, axes=None):
-        if axes is not None:
-            if len(axes) != a.ndim or sorted(int(x) % max(a.ndim, 1) for x in axes) != list(
-                range(a.ndim)
-            ):
-                raise ShapeError(
-                    f"transpose: axes {tuple(axes)} are not a permutation of the "
-                    f"{a.ndim} axes of shape {a.shape}"
-                )
-            axes = tuple(int(x) % a.ndim for x in axes)
-        self.axes = self.info = axes
-        return a.transpose(axes)
-
-    def backward(self, g):
-        if self.axes is None:
-            return (g.transpose(),)
-        return (g.transpose(np.argsort(self.axes)),)
-
-
-def _is_basic_index(idx) -> bool:
-    """True when `a[idx]` can repeat no element (slices, ints, None, Ellipsis, masks)."""
-    items = idx if isinstance(idx, tuple) else (idx,)
-    for it in items:
-        if isinstance(it, np.ndarray):
-            if it.dtype != np.bool_:
-                return False
-        elif isinstance(it, (list, tuple)):
-            return False
-    return True
-
-
-class Index(Function):
-    """`a[idx]`; gradients of repeated integer indices accumulate (`np.add.at`)."""
-
-    def forward(self, a, idx):
-        self.shape = a.shape
-        self.dtype = a.dtype
-        self.idx = idx
-        try:
-            return a[idx]
-        except IndexError as e:
-            raise IndexError(f"index: {e} (tensor of shape {a.shape})") from None
-
-    def backward(self, g):
-        out = np.zeros(self.shape, dtype=self.dtype)
-        if _is_basic_index(self.idx):
-            out[self.idx] = g
-        else:
-            np.add.at(out, self.idx, g)
-        return (out,)
-
-
-# ----------------------------------------------------------------------------- element-wise
-
-
-class Exp(ElementWise):
+class Exp(Function):
     def forward(self, a):
         self.out = out = np.exp(a)
         return out
@@ -443,7 +254,7 @@ class Exp(ElementWise):
         return (g * self.out,)
 
 
-class Log(ElementWise):
+class Log(Function):
     def forward(self, a):
         self.a = a
         return np.log(a)
@@ -452,118 +263,511 @@ class Log(ElementWise):
         return (g / self.a,)
 
 
-class _Scalar(dict):
-    """dtype -> `value` as a read-only 0-d array of that dtype. An array operand costs
-    NumPy about half of what a Python number does. `_ONES` is also the implicit gradient
-    of a scalar loss, read-only so that a leaf receiving it gets its own copy."""
-
-    def __init__(self, value: int) -> None:
-        super().__init__()
-        self.value = value
-
-    def __missing__(self, dtype: np.dtype) -> np.ndarray:
-        arr = self[dtype] = np.full((), self.value, dtype)
-        arr.flags.writeable = False
-        return arr
-
-
-_ONES = _Scalar(1)
-_ZEROS = _Scalar(0)
-
-
-class _Clip(dict):
-    """dtype -> the largest x for which exp(x) is finite (88 for float32, 709 for
-    float64), as a 0-d array; clipping −x there changes σ(x) by less than 1e-38."""
-
-    def __missing__(self, dtype: np.dtype) -> np.ndarray:
-        clip = self[dtype] = np.array(np.floor(np.log(np.finfo(dtype).max)), dtype)
-        clip.flags.writeable = False
-        return clip
-
-
-_SIGMOID_CLIP = _Clip()
-
-
-class Sigmoid(ElementWise):
+class Sigmoid(Function):
     """σ(x) = 1 / (1 + e^(−x)); backward is the text's `grad·o·(1−o)`."""
 
     def forward(self, a):
-        if a.ndim:
-            if a.size < 2048:
-                # small arrays: clip −x where e^(−x) would overflow, so there is no warning
-                # (cheaper than entering np.errstate)
-                e = np.minimum(-a, _SIGMOID_CLIP[a.dtype])
-                np.exp(e, e)
-            else:
-                # large arrays: one pass less; an overflow gives e^(−x) = inf and σ = 0
-                with np.errstate(over="ignore"):
-                    e = np.exp(-a)
-            e += _ONES[e.dtype]
-            np.reciprocal(e, e)
-            out = e
-        else:  # 0-d: NumPy scalars take no out= argument
-            out = np.asarray(1 / (1 + np.exp(min(-a, _SIGMOID_CLIP[a.dtype]))), dtype=a.dtype)
-        self.out = out
+        with np.errstate(over="ignore"):  # e^(−x) = inf for very negative x gives σ = 0
+            out = 1 / (1 + np.exp(-a))
+        self.out = out = out.astype(a.dtype, copy=False)
         return out
 
     def backward(self, g):
         o = self.out
-        t = _ONES[o.dtype] - o  # g·o·(1−o), with one temporary
-        t *= o
-        t *= g
-        return (t,)
+        return (g * o * (1 - o),)
 
 
-class Tanh(ElementWise):
+class Tanh(Function):
     def forward(self, a):
         self.out = out = np.tanh(a)
         return out
 
     def backward(self, g):
-        o = self.out
-        t = _ONES[o.dtype] - o * o  # g·(1−o²)
-        t *= g
-        return (t,)
+        return (g * (1 - self.out * self.out),)
 
 
-class ReLU(ElementWise):
+class ReLU(Function):
     def forward(self, a):
-        zero = _ZEROS[a.dtype]
-        self.mask = a > zero
-        return np.maximum(a, zero)
+        self.out = out = np.maximum(a, 0, dtype=a.dtype)
+        return out
+
+    def backward(self, g):
+        return (g * (self.out > 0),)
+
+
+class LeakyReLU(Function):
+    def forward(self, a, negative_slope=0.01):
+        self.a, self.slope = a, negative_slope
+        return np.where(a > 0, a, a * negative_slope).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        return (np.where(self.a > 0, g, g * self.slope).astype(g.dtype, copy=False),)
+
+
+class Abs(Function):
+    def forward(self, a):
+        self.a = a
+        return np.abs(a)
+
+    def backward(self, g):
+        return (g * np.sign(self.a),)
+
+
+class Sqrt(Function):
+    def forward(self, a):
+        self.out = out = np.sqrt(a)
+        return out
+
+    def backward(self, g):
+        with np.errstate(divide="ignore"):
+            return (g / (2 * self.out),)
+
+
+class Sin(Function):
+    def forward(self, a):
+        self.a = a
+        return np.sin(a)
+
+    def backward(self, g):
+        return (g * np.cos(self.a),)
+
+
+class Cos(Function):
+    def forward(self, a):
+        self.a = a
+        return np.cos(a)
+
+    def backward(self, g):
+        return (-g * np.sin(self.a),)
+
+
+class Clamp(Function):
+    """Clip to [min, max] (either may be None); the gradient passes where min <= x <= max,
+    as PyTorch."""
+
+    def forward(self, a, min=None, max=None):  # noqa: A002  (PyTorch's names)
+        self.a, self.lo, self.hi = a, min, max
+        self.info = f"[{min}, {max}]"
+        return np.clip(a, min, max).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        a, keep = self.a, np.ones(self.a.shape, dtype=bool)
+        if self.lo is not None:
+            keep &= a >= self.lo
+        if self.hi is not None:
+            keep &= a <= self.hi
+        return (g * keep,)
+
+
+class Cast(Function):
+    """A copy in another dtype (`x.double()`); the gradient is cast back."""
+
+    def forward(self, a, dtype=None):
+        self.dtype = a.dtype
+        self.info = str(dtype)
+        return a.astype(dtype)
+
+    def backward(self, g):
+        return (g.astype(self.dtype),)
+
+
+class Clone(Function):
+    def forward(self, a):
+        return a.copy()
+
+    def backward(self, g):
+        return (g,)
+
+
+class Copy(Function):
+    """`a.copy_(src)`: the result is `src` broadcast to a's shape in a's dtype; the old
+    values of `a` are gone, so `a` gets no gradient."""
+
+    def forward(self, a, src):
+        self.dtype, self.src_shape = src.dtype, src.shape
+        try:
+            return np.broadcast_to(src, a.shape).astype(a.dtype)
+        except ValueError:
+            raise ShapeError(f"copy_: a source of shape {src.shape} cannot be broadcast to "
+                             f"shape {a.shape}") from None
+
+    def backward(self, g):
+        return (None, unbroadcast(g, self.src_shape).astype(self.dtype) if self.needs[1]
+                else None)
+
+
+class Dropout(Function):
+    """Zero each element with probability p and scale the rest by 1/(1−p); the mask is
+    drawn from `generator` at every call."""
+
+    def forward(self, a, p=0.5, generator=None):
+        keep = generator.random(a.shape) >= p
+        self.mask = keep.astype(a.dtype) / a.dtype.type(1 - p)
+        self.info = f"p={p}"
+        return a * self.mask
 
     def backward(self, g):
         return (g * self.mask,)
 
 
-class Softmax(Function):
-    def forward(self, a, axis=-1):
-        if a.ndim == 0:
-            raise ShapeError("softmax: needs a tensor with at least one dimension, got shape ()")
-        e = np.exp(a - a.max(axis=axis, keepdims=True))
-        e /= e.sum(axis=axis, keepdims=True)
-        self.out = e
-        self.axis = self.info = axis
-        return e
+# ----------------------------------------------------------------------------- reductions
+
+
+class Sum(Function):
+    def forward(self, a, dim=None, keepdim=False):
+        self.shape, self.keepdim = a.shape, keepdim
+        self.axes = _axes(dim, a.ndim, "sum")
+        if dim is not None:
+            self.info = self.axes
+        return np.sum(a, axis=self.axes, keepdims=keepdim)
 
     def backward(self, g):
-        o = self.out
-        # dL/dx = o * (g - Σ g·o)
+        g = _restore(g, self.shape, self.axes, self.keepdim)
+        return (np.broadcast_to(g, self.shape).copy(),)
+
+
+class Mean(Function):
+    def forward(self, a, dim=None, keepdim=False):
+        self.shape, self.keepdim = a.shape, keepdim
+        self.axes = _axes(dim, a.ndim, "mean")
+        if dim is not None:
+            self.info = self.axes
+        self.count = int(np.prod([a.shape[i] for i in self.axes])) if a.ndim else 1
+        with np.errstate(invalid="ignore", divide="ignore"):  # the mean of nothing is NaN
+            return np.asarray(np.sum(a, axis=self.axes, keepdims=keepdim) / self.count,
+                              dtype=a.dtype)
+
+    def backward(self, g):
+        g = _restore(g, self.shape, self.axes, self.keepdim) / max(self.count, 1)
+        return (np.broadcast_to(g, self.shape).astype(g.dtype),)
+
+
+class Max(Function):
+    """Largest value over dims (`amax`); tied maxima share the gradient evenly."""
+
+    reduce = staticmethod(np.max)
+    label = "amax"
+
+    def forward(self, a, dim=None, keepdim=False):
+        self.axes = _axes(dim, a.ndim, self.label)
+        if dim is None and a.size == 0:
+            raise ShapeError(f"{self.label}: cannot reduce an empty tensor of shape {a.shape} "
+                             f"without a dim")
+        if any(a.shape[i] == 0 for i in self.axes):
+            raise ShapeError(f"{self.label}: cannot reduce over an empty dim of shape "
+                             f"{a.shape}")
+        if dim is not None:
+            self.info = self.axes
+        self.keepdim = keepdim
+        self.a = a
+        self.out = out = self.reduce(a, axis=self.axes, keepdims=keepdim)
+        return out
+
+    def backward(self, g):
+        a, axes, k = self.a, self.axes, self.keepdim
+        mask = a == _restore(self.out, a.shape, axes, k)
+        share = _restore(g, a.shape, axes, k) / mask.sum(axis=axes, keepdims=True)
+        return ((mask * share).astype(g.dtype, copy=False),)
+
+
+class Min(Max):
+    reduce = staticmethod(np.min)
+    label = "amin"
+
+
+class MaxDim(Function):
+    """Values of `max(dim)`; the gradient goes to the index that was picked (the first
+    maximum, as the indices that `argmax` returns)."""
+
+    pick = staticmethod(np.argmax)
+    label = "max"
+
+    def forward(self, a, dim=0, keepdim=False):
+        (axis,) = _axes(dim, a.ndim, self.label) or (0,)
+        if a.ndim and a.shape[axis] == 0:
+            raise ShapeError(f"{self.label}: cannot reduce over an empty dim of shape {a.shape}")
+        self.shape, self.axis, self.keepdim, self.info = a.shape, axis, keepdim, axis
+        if a.ndim == 0:
+            self.index = None
+            return a.copy()
+        self.index = index = np.expand_dims(self.pick(a, axis=axis), axis)
+        out = np.take_along_axis(a, index, axis)
+        return out if keepdim else out.squeeze(axis)
+
+    def backward(self, g):
+        if self.index is None:
+            return (g,)
+        out = np.zeros(self.shape, dtype=g.dtype)
+        g = g if self.keepdim else np.expand_dims(g, self.axis)
+        np.put_along_axis(out, self.index, g, self.axis)
+        return (out,)
+
+
+class MinDim(MaxDim):
+    pick = staticmethod(np.argmin)
+    label = "min"
+
+
+class Prod(Function):
+    """Product over dims; each element's gradient is the product of the others (computed
+    with exclusive running products, so zeros are handled exactly)."""
+
+    def forward(self, a, dim=None, keepdim=False):
+        self.axes = _axes(dim, a.ndim, "prod")
+        self.keepdim, self.a = keepdim, a
+        if dim is not None:
+            self.info = self.axes
+        return np.prod(a, axis=self.axes, keepdims=keepdim)
+
+    def backward(self, g):
+        a, axes = self.a, self.axes
+        n = len(axes)
+        moved = np.moveaxis(a, axes, range(a.ndim - n, a.ndim))  # reduced axes last
+        flat = moved.reshape(*moved.shape[: a.ndim - n], -1)
+        ones = np.ones_like(flat[..., :1])
+        left = np.cumprod(np.concatenate([ones, flat[..., :-1]], -1), -1)
+        right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], -1), -1)[..., ::-1]
+        others = np.moveaxis((left * right).reshape(moved.shape),
+                             range(a.ndim - n, a.ndim), axes)
+        return (_restore(g, a.shape, axes, self.keepdim) * others,)
+
+
+class Var(Function):
+    """Variance over dims with `correction` (1: the unbiased estimate, PyTorch's default)."""
+
+    def forward(self, a, dim=None, correction=1, keepdim=False):
+        self.axes = _axes(dim, a.ndim, "var")
+        self.a, self.keepdim = a, keepdim
+        self.dof = int(np.prod([a.shape[i] for i in self.axes])) - correction
+        if dim is not None:
+            self.info = self.axes
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray(np.var(a, axis=self.axes, ddof=correction, keepdims=keepdim),
+                              dtype=a.dtype)
+
+    def backward(self, g):
+        a = self.a
+        centred = a - a.mean(axis=self.axes, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scale = 2 / np.asarray(self.dof, dtype=g.dtype) if self.dof > 0 else np.nan
+        g = _restore(g, a.shape, self.axes, self.keepdim)
+        return ((g * scale * centred).astype(g.dtype, copy=False),)
+
+
+class Softmax(Function):
+    def forward(self, a, dim=-1):
+        if a.ndim == 0:  # the softmax of one number is 1 (as PyTorch)
+            self.out = out = np.ones_like(a)
+            self.axis = None
+            return out
+        (self.axis,) = _axes(dim, a.ndim, "softmax")
+        e = np.exp(a - a.max(axis=self.axis, keepdims=True))
+        self.out = out = e / e.sum(axis=self.axis, keepdims=True)
+        self.info = self.axis
+        return out
+
+    def backward(self, g):
+        o = self.out  # ∂L/∂x = o·(g − Σ g·o)
         return (o * (g - (g * o).sum(axis=self.axis, keepdims=True)),)
 
 
 class LogSoftmax(Function):
-    def forward(self, a, axis=-1):
+    def forward(self, a, dim=-1):
         if a.ndim == 0:
-            raise ShapeError(
-                "log_softmax: needs a tensor with at least one dimension, got shape ()"
-            )
-        shifted = a - a.max(axis=axis, keepdims=True)
-        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-        self.out = out
-        self.axis = self.info = axis
+            self.out = out = np.zeros_like(a)
+            self.axis = None
+            return out
+        (self.axis,) = _axes(dim, a.ndim, "log_softmax")
+        shifted = a - a.max(axis=self.axis, keepdims=True)
+        self.out = out = shifted - np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
+        self.info = self.axis
         return out
 
     def backward(self, g):
-        # dL/dx = g - softmax(x) * Σ g
+        # ∂L/∂x = g − softmax(x)·Σ g
         return (g - np.exp(self.out) * g.sum(axis=self.axis, keepdims=True),)
+
+
+# ----------------------------------------------------------------------------- shape ops
+
+
+class Reshape(Function):
+    def forward(self, a, shape=()):
+        self.shape = a.shape
+        try:
+            return a.reshape(shape)
+        except ValueError:
+            raise ShapeError(f"reshape: cannot reshape a tensor of shape {a.shape} "
+                             f"({a.size} elements) into shape {tuple(shape)}") from None
+
+    def backward(self, g):
+        return (g.reshape(self.shape),)
+
+
+class Transpose(Function):
+    """Permute the axes (`axes=None` reverses them, as NumPy)."""
+
+    def forward(self, a, axes=None):
+        if axes is not None:
+            axes = tuple(axes)
+            norm = [int(x) % a.ndim if -a.ndim <= x < a.ndim else None for x in axes] \
+                if a.ndim else [None] * len(axes)
+            if len(axes) != a.ndim or sorted(map(str, norm)) != sorted(map(str, range(a.ndim))):
+                raise ShapeError(f"transpose: axes {axes} are not a permutation of the "
+                                 f"{a.ndim} axes of shape {a.shape}")
+            axes = tuple(norm)
+        self.axes = self.info = axes
+        return a.transpose(axes)
+
+    def backward(self, g):
+        return (g.transpose(None if self.axes is None else np.argsort(self.axes)),)
+
+
+class Expand(Function):
+    """Broadcast to a larger shape (a read-only view, as PyTorch's expand)."""
+
+    def forward(self, a, shape=()):
+        self.shape = a.shape
+        try:
+            return np.broadcast_to(a, shape)
+        except ValueError:
+            raise ShapeError(f"expand: cannot expand shape {a.shape} to {tuple(shape)}") \
+                from None
+
+    def backward(self, g):
+        return (unbroadcast(g, self.shape),)
+
+
+class Repeat(Function):
+    """Tile the tensor `repeats` times along each axis (`torch.Tensor.repeat`)."""
+
+    def forward(self, a, repeats=()):
+        if len(repeats) < a.ndim:
+            raise ShapeError(f"repeat: {len(repeats)} repeat counts for a tensor of "
+                             f"{a.ndim} dimensions (need at least {a.ndim})")
+        self.shape, self.repeats = a.shape, tuple(repeats)
+        return np.tile(a, self.repeats)
+
+    def backward(self, g):
+        shape = (1,) * (len(self.repeats) - len(self.shape)) + self.shape
+        split = [n for r, s in zip(self.repeats, shape) for n in (r, s)]
+        return (g.reshape(split).sum(axis=tuple(range(0, len(split), 2))).reshape(self.shape),)
+
+
+class Index(Function):
+    """`a[idx]`; gradients of repeated integer indices accumulate (`np.add.at`)."""
+
+    def forward(self, a, idx=()):
+        self.shape, self.idx = a.shape, idx
+        try:
+            return a[idx]
+        except IndexError as e:
+            raise IndexError(f"index: {e} (tensor of shape {a.shape})") from None
+
+    def backward(self, g):
+        out = np.zeros(self.shape, dtype=g.dtype)
+        np.add.at(out, self.idx, g)
+        return (out,)
+
+
+class SetItem(Function):
+    """`a[idx] = v` as a new array; the overwritten places send no gradient to `a`."""
+
+    def forward(self, a, v, idx=()):
+        self.idx, self.v_shape = idx, np.shape(v)
+        out = a.copy()
+        try:
+            out[idx] = v
+        except IndexError as e:
+            raise IndexError(f"setitem: {e} (tensor of shape {a.shape})") from None
+        except ValueError:
+            raise ShapeError(f"setitem: a value of shape {np.shape(v)} does not fit the "
+                             f"selected shape {out[idx].shape}") from None
+        return out
+
+    def backward(self, g):
+        na, nv = self.needs
+        ga = gv = None
+        if na:
+            ga = g.copy()
+            ga[self.idx] = 0
+        if nv:
+            gv = unbroadcast(np.asarray(g[self.idx]), self.v_shape)
+        return ga, gv
+
+
+class Cat(Function):
+    """Join tensors along an existing dim."""
+
+    def forward(self, *arrays, dim=0):
+        self.dim = dim
+        self.sizes = [a.shape[dim] for a in arrays]
+        self.info = dim
+        return np.concatenate(arrays, axis=dim)
+
+    def backward(self, g):
+        cuts = np.cumsum(self.sizes)[:-1]
+        return tuple(part if need else None
+                     for part, need in zip(np.split(g, cuts, axis=self.dim), self.needs))
+
+
+class Where(Function):
+    """`cond ? a : b` element-wise (the condition gets no gradient)."""
+
+    def forward(self, cond, a, b):
+        self.cond, self.shapes = cond, (a.shape, np.shape(b))
+        return np.where(cond, a, b)
+
+    def backward(self, g):
+        (sa, sb), (_, na, nb) = self.shapes, self.needs
+        zero = np.zeros((), dtype=g.dtype)
+        return (None, unbroadcast(np.where(self.cond, g, zero), sa) if na else None,
+                unbroadcast(np.where(self.cond, zero, g), sb) if nb else None)
+
+
+# ----------------------------------------------------------------------------- no gradient
+
+
+class NoGrad(Function):
+    """An op whose output never requires grad (comparisons, argmax, one_hot): it still
+    runs through the recorder so that `compile` sees it."""
+
+    differentiable = False
+    func = None
+
+    def forward(self, *arrays, **attrs):
+        return np.asarray(type(self).func(*arrays, **attrs))
+
+
+def _no_grad_op(name: str, func) -> type:
+    return type(name, (NoGrad,), {"func": staticmethod(func)})
+
+
+Eq = _no_grad_op("Eq", np.equal)
+Ne = _no_grad_op("Ne", np.not_equal)
+Lt = _no_grad_op("Lt", np.less)
+Le = _no_grad_op("Le", np.less_equal)
+Gt = _no_grad_op("Gt", np.greater)
+Ge = _no_grad_op("Ge", np.greater_equal)
+LogicalNot = _no_grad_op("LogicalNot", np.logical_not)
+All = _no_grad_op("All", lambda a, dim=None, keepdim=False: np.all(a, axis=dim, keepdims=keepdim))
+Any = _no_grad_op("Any", lambda a, dim=None, keepdim=False: np.any(a, axis=dim, keepdims=keepdim))
+
+
+def _arg(pick):
+    def run(a, dim=None, keepdim=False):
+        if dim is None:
+            return np.asarray(pick(a), dtype=np.int64).reshape((1,) * a.ndim if keepdim else ())
+        return pick(a, axis=dim, keepdims=keepdim).astype(np.int64)
+    return run
+
+
+FloorDiv = _no_grad_op("FloorDiv", np.floor_divide)
+Remainder = _no_grad_op("Remainder", np.remainder)
+BitwiseAnd = _no_grad_op("BitwiseAnd", np.bitwise_and)
+BitwiseOr = _no_grad_op("BitwiseOr", np.bitwise_or)
+BitwiseXor = _no_grad_op("BitwiseXor", np.bitwise_xor)
+Invert = _no_grad_op("Invert", np.invert)
+Argmax = _no_grad_op("Argmax", _arg(np.argmax))
+Argmin = _no_grad_op("Argmin", _arg(np.argmin))
+OneHot = _no_grad_op("OneHot", lambda a, num_classes=-1: np.eye(num_classes, dtype=np.int64)[a])

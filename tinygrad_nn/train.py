@@ -12,13 +12,13 @@ from typing import Any
 
 import numpy as np
 
+from ._tensor import Tensor
 from .autograd import no_grad
 from .book import BookNetwork
 from .data import batches, one_hot
 from .nn.functional import cross_entropy, mse_loss, squared_error
 from .nn.module import Module
 from .optim import Optimizer
-from ._tensor import Tensor
 
 __all__ = ["History", "fit", "fit_book", "evaluate", "predict", "linear_decay"]
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import ShapeError
 from .._tensor import Tensor, _wrap, linear, squared_difference
+from ..autograd import ShapeError
 
 __all__ = ["linear", "sigmoid", "tanh", "relu", "softmax", "log_softmax", "squared_error",
            "mse_loss", "cross_entropy"]
@@ -28,14 +28,14 @@ def relu(x: Tensor) -> Tensor:
     return x.relu()
 
 
-def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
+def softmax(x: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """exp(x) / Σ exp(x) along `axis` (PyTorch's `dim=` works too)."""
-    return x.softmax(axis, dim=dim)
+    return x.softmax(dim, axis=axis)
 
 
-def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
+def log_softmax(x: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """log(softmax(x)) computed as x − max − log Σ exp(x − max), so it never overflows."""
-    return x.log_softmax(axis, dim=dim)
+    return x.log_softmax(dim, axis=axis)
 
 
 def _pair(op: str, output: Any, target: Any) -> tuple:

@@ -13,8 +13,8 @@ import math
 
 import numpy as np
 
-from ..autograd import ShapeError
 from .._tensor import Tensor, generator
+from ..autograd import ShapeError
 
 __all__ = ["book_normal_", "normal_", "uniform_", "zeros_", "constant_", "xavier_uniform_",
            "fan_in_and_fan_out"]
