@@ -111,13 +111,16 @@ def _result_dtype(dtypes: Sequence[np.dtype], numbers: Sequence[Any] = ()) -> np
     """The dtype of an op on tensors of `dtypes` and Python `numbers`, as PyTorch: the
     highest category wins (bool < int < float); within it NumPy's promotion; a number
     only raises the category (float → float32, int → int64), never the width."""
-    top = max(_category(d) for d in dtypes)
-    same = [d for d in dtypes if _category(d) == top]
-    dt = np.result_type(*same)
-    for v in numbers:
-        nd = _number_dtype(v)
-        if _category(nd) > _category(dt):
-            dt = nd
+    if len(set(dtypes)) == 1:
+        dt = dtypes[0]
+    else:
+        top = max(_category(d) for d in dtypes)
+        dt = np.result_type(*(d for d in dtypes if _category(d) == top))
+    if dt.kind != "f":
+        for v in numbers:
+            nd = _number_dtype(v)
+            if _category(nd) > _category(dt):
+                dt = nd
     return dt
 
 
@@ -185,15 +188,14 @@ def _node(t: Tensor) -> Any:
     return t._standin
 
 
-def _saved_versions(fn: Any, inputs: Sequence[Any], out: Tensor) -> tuple:
-    """(version counter, version now, description) of each tensor whose array the op kept
-    for backward, so backward can tell if one was changed in place in between."""
-    kept = {id(v) for v in fn.__dict__.values()}
-    saved = [(x._vc, x._vc[0], f"input {i} of shape {x._data.shape}")
-             for i, x in enumerate(inputs) if isinstance(x, Tensor) and id(x._data) in kept]
-    if id(out._data) in kept:
-        saved.append((out._vc, out._vc[0], f"its output of shape {out._data.shape}"))
-    return tuple(saved)
+def _versions(inputs: Sequence[Any], out: Tensor) -> list:
+    """(version counter, version now, id of the array, position) of each input tensor and the
+    output: backward compares them with the counters then, and raises if an array the op
+    kept for its gradient was changed in place in between (see Function.check_saved)."""
+    versions = [(x._vc, x._vc[0], id(x._data), i) for i, x in enumerate(inputs)
+                if isinstance(x, Tensor)]
+    versions.append((out._vc, out._vc[0], id(out._data), -1))
+    return versions
 
 
 def _apply(op: type, inputs: Sequence[Any], const: tuple | None = None, **attrs: Any) -> Tensor:
@@ -201,19 +203,26 @@ def _apply(op: type, inputs: Sequence[Any], const: tuple | None = None, **attrs:
     Tensor, linking the op into the graph when grad mode is on and an input requires
     grad. The one recording path of the engine."""
     fn = op()
-    record = _grad_mode.enabled and op.differentiable and any(
-        isinstance(x, Tensor) and x._requires_grad for x in inputs)
-    fn.needs = tuple(record and isinstance(x, Tensor) and x._requires_grad for x in inputs)
-    arrays = [x._data if isinstance(x, Tensor) else x for x in inputs]
+    arrays, needs = [], []
+    for x in inputs:
+        if isinstance(x, Tensor):
+            arrays.append(x._data)
+            needs.append(x._requires_grad)
+        else:
+            arrays.append(x)
+            needs.append(False)
+    record = True in needs and op.differentiable and _grad_mode.enabled
+    fn.needs = needs if record else [False] * len(needs)  # forward saves only what's needed
     out = _wrap(np.asarray(fn.forward(*arrays, **attrs)))
-    _share_version_if_view(out, inputs, op, attrs)
+    if out._data.base is not None:
+        _share_version_if_view(out, inputs, op, attrs)
     if record:
-        fn.parents = tuple(_node(x) if isinstance(x, Tensor) else None for x in inputs)
+        fn.parents = [_node(x) if isinstance(x, Tensor) else None for x in inputs]
         fn.seq = next_seq()
         fn.out_shape = out._data.shape
         fn.attrs = attrs
         fn.const = const
-        fn.saved = _saved_versions(fn, inputs, out)
+        fn.saved = _versions(inputs, out)
         out._ctx = fn
         out._requires_grad = True
     if autograd.tracer is not None:
@@ -225,8 +234,6 @@ def _share_version_if_view(out: Tensor, inputs: Sequence[Any], op: type, attrs: 
     """An output that is a view of an input's array shares that input's version counter
     (as PyTorch's views do), so an in-place change through either one is seen."""
     arr = out._data
-    if arr.base is None:
-        return
     for x in inputs:
         if isinstance(x, Tensor) and np.may_share_memory(arr, x._data):
             out._vc = x._vc
@@ -258,41 +265,53 @@ def _wrap(data: np.ndarray, requires_grad: bool = False) -> Tensor:
     return t
 
 
+_NUMBERS = (bool, int, float, np.bool_, np.integer, np.floating)
+
+
 def _number(v: Any) -> bool:
-    return isinstance(v, (bool, int, float, np.bool_, np.integer, np.floating))
+    return isinstance(v, _NUMBERS)
 
 
 def _operands(name: str, values: Sequence[Any], floating: bool = False) -> tuple:
     """The inputs of an element-wise op -> (inputs, const): Tensors stay, arrays and lists
     become constant tensors, Python numbers 0-d arrays; all cast to the result dtype
     (PyTorch's promotion, see `_result_dtype`) where that casts no tensor that requires
-    grad. `floating` ops (division, exp) turn integer results into float32."""
-    tensors, numbers = [], []
+    grad. `floating` ops (division, exp) turn integer results into float32. `const` is a
+    Python-number operand as (position, value), which drawings fold into the op's label."""
     out = list(values)
+    if len(values) == 2:  # the common cases, decided at once
+        a, b = values
+        if isinstance(a, Tensor):
+            dt = a._data.dtype
+            if isinstance(b, Tensor) and b._data.dtype == dt and (dt.kind == "f" or
+                                                                  not floating):
+                return out, None
+            if type(b) in (float, int) and dt.kind == "f":  # a float tensor and a number
+                out[1] = np.asarray(b, dtype=dt)
+                return out, (1, b)
+    dtypes, numbers, const = [], [], None
     for i, v in enumerate(values):
         if isinstance(v, Tensor):
-            tensors.append(v)
-        elif _number(v):
+            dtypes.append(v._data.dtype)
+        elif isinstance(v, _NUMBERS):
             numbers.append(v)
+            const = (i, v)
         elif isinstance(v, (np.ndarray, list, tuple)):
             out[i] = _wrap(_to_array(v, None, name, floating=False))
-            tensors.append(out[i])
+            dtypes.append(out[i]._data.dtype)
         elif isinstance(v, Number):
             raise TypeError(f"{name}: unsupported number type {type(v).__name__}")
         else:
             raise TypeError(f"{name}: unsupported operand of type {type(v).__name__} "
                             f"(expected a Tensor, an ndarray or a number)")
-    dt = _result_dtype([t._data.dtype for t in tensors], numbers)
+    dt = _result_dtype(dtypes, numbers)
     if floating and dt.kind != "f":
         dt = _FLOAT32
-    const = None
     for i, v in enumerate(out):
-        if isinstance(v, Tensor):
-            if v._data.dtype.kind != "f" and v._data.dtype != dt:
-                out[i] = _wrap(v._data.astype(dt))  # never requires grad: not a float
-        else:
-            const = (i, v)  # folded into the op's label in drawings
+        if not isinstance(v, Tensor):
             out[i] = np.asarray(v, dtype=dt)
+        elif v._data.dtype != dt and v._data.dtype.kind != "f":
+            out[i] = _wrap(v._data.astype(dt))  # an integer tensor: it never requires grad
     return out, const
 
 
@@ -1274,14 +1293,14 @@ def _inplace(self: Tensor, op: type, others: tuple, name: str, **attrs: Any) -> 
                          f"{' and '.join(str(np.shape(x)) for x in others)} cannot be "
                          f"broadcast together") from None
     _write(self, out._data, name)
+    if view is not None:  # a change through this view itself leaves its graph right
+        base, index, _ = view
+        self._base = (base, index, self._vc[0])
     if record:
         self._ctx, self._requires_grad = out._ctx, True
         _keep_saved_output(out, self)
         if view is not None:
             _write_back_to_base(self, view)
-    if self._base is not None:  # this view's own change: its graph stays right
-        base, index, _ = self._base
-        self._base = (base, index, self._vc[0])
     return self
 
 
@@ -1309,8 +1328,8 @@ def _keep_saved_output(out: Tensor, self: Tensor) -> None:
     for key, value in list(fn.__dict__.items()):
         if value is arr:
             fn.__dict__[key] = self._data
-    fn.saved = tuple((self._vc, self._vc[0], what) if counter is out._vc else
-                     (counter, version, what) for counter, version, what in fn.saved)
+    fn.saved = [(self._vc, self._vc[0], id(self._data), -1) if counter is out._vc else
+                entry for entry in fn.saved for counter in entry[:1]]
 
 
 def _write_back_to_base(view: Tensor, info: tuple) -> None:
@@ -1321,15 +1340,11 @@ def _write_back_to_base(view: Tensor, info: tuple) -> None:
     fn = ops.SetItem()
     fn.needs = (base._requires_grad, True)
     fn.idx, fn.v_shape = index, view._data.shape
-    fn.parents = (_node_ignoring_view(base), _node(view))
+    fn.parents = (_node(base), view._ctx)
     fn.seq = next_seq()
     fn.out_shape = base._data.shape
     fn.attrs = {"idx": index}
     base._ctx, base._requires_grad = fn, True
-
-
-def _node_ignoring_view(t: Tensor) -> Any:
-    return t._ctx or (t if t._requires_grad else _node(t))
 
 
 def matmul(a: Any, b: Any) -> Tensor:

@@ -139,7 +139,7 @@ class Function:
     The recorder sets, before `forward`, `needs` (which inputs need a gradient, so that
     forward saves only what backward will use, as PyTorch does) and, after it, `parents`
     (the inputs' graph nodes), `seq`, `out_shape`, `attrs` and `saved` (the version of each
-    input or output whose array the op kept, checked before backward). A Python-number
+    input and of the output, checked before backward against what the op kept). A Python-number
     operand is kept in `const` as (position, value) for drawings. Saved arrays live in the
     instance `__dict__`; backward frees them and moves the links to `kept`, a skeleton
     `draw_graph` can still draw.
@@ -167,9 +167,12 @@ class Function:
         return type(self).__name__
 
     def check_saved(self) -> None:
-        """Raise if an array this op saved was changed in place after it was saved."""
-        for counter, version, what in self.saved:
-            if counter[0] != version:
+        """Raise if an array this op kept for its gradient was changed in place after the
+        op ran (its tensor's version counter moved on). Only arrays the op really kept
+        count, so the check raises where PyTorch's does and not elsewhere."""
+        for counter, version, ident, position in self.saved:
+            if counter[0] != version and any(id(v) == ident for v in self.__dict__.values()):
+                what = "its output" if position < 0 else f"its input {position}"
                 raise RuntimeError(
                     f"backward: one of the arrays {self.name} saved for its gradient ({what}) "
                     f"was modified by an in-place operation: it is at version {counter[0]}, "
@@ -238,7 +241,9 @@ def run_backward(roots: Sequence[tuple], retain_graph: bool = False,
         hand(graph_node(root), g)
     while heap:
         fn = heappop(heap)[1]
-        g = _run_hooks(fn.hooks, pending.pop(fn))
+        g = pending.pop(fn)
+        if fn.hooks:
+            g = _run_hooks(fn.hooks, g)
         if fn.parents is None:
             raise RuntimeError(FREED_MESSAGE)
         if wanted is not None and id(fn) in wanted:

@@ -125,10 +125,14 @@ class Pow(Function):
         (sa, sb), (na, nb) = self.shapes, self.needs
         a, b = self.a, self.b
         ga = gb = None
-        if na:  # b·a^(b−1)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ga = unbroadcast(np.where(b == 0, 0, g * b * a ** (b - 1)), sa).astype(g.dtype)
-        if nb:  # a^b·ln a
+        if na:  # b·a^(b−1), and 0 where b = 0
+            if np.ndim(b) == 0:  # a number exponent (the usual x ** 2)
+                ga = g * b * a ** (b - 1) if b != 0 else np.zeros_like(g)
+            else:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ga = np.where(b == 0, 0, g * b * a ** (b - 1)).astype(g.dtype)
+            ga = unbroadcast(ga, sa)
+        if nb:  # a^b·ln a, and 0 where a = 0 and b >= 0
             with np.errstate(divide="ignore", invalid="ignore"):
                 d = np.where((a == 0) & (b >= 0), 0, g * self.out * np.log(a))
             gb = unbroadcast(d, sb).astype(g.dtype)
