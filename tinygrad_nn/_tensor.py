@@ -286,8 +286,8 @@ def _operands(name: str, values: Sequence[Any], floating: bool = False) -> tuple
             if isinstance(b, Tensor) and b._data.dtype == dt and (dt.kind == "f" or
                                                                   not floating):
                 return out, None
-            if type(b) in (float, int) and dt.kind == "f":  # a float tensor and a number
-                out[1] = np.asarray(b, dtype=dt)
+            if type(b) in (float, int) and dt.kind == "f":
+                # a float tensor and a Python number: NumPy keeps the tensor's dtype
                 return out, (1, b)
     dtypes, numbers, const = [], [], None
     for i, v in enumerate(values):
@@ -1349,6 +1349,10 @@ def _write_back_to_base(view: Tensor, info: tuple) -> None:
 
 def matmul(a: Any, b: Any) -> Tensor:
     """`a @ b` with `numpy.matmul`'s rules (1-D and batched operands included)."""
+    for v in (a, b):
+        if isinstance(v, _NUMBERS):
+            raise TypeError(f"matmul: operands must be tensors or arrays, got the number {v!r} "
+                            f"(use * to scale)")
     (a, b), _ = _operands("matmul", (a, b))
     return _apply(ops.MatMul, (a, b))
 

@@ -20,7 +20,8 @@ _dot = np.dot
 
 
 def _shape(x) -> tuple:
-    return np.shape(x)
+    """The shape of an operand: an array, or a Python number (shape ())."""
+    return x.shape if isinstance(x, np.ndarray) else ()
 
 
 def _axes(axis, ndim: int, op: str) -> tuple:
@@ -55,7 +56,7 @@ def _restore(g: np.ndarray, shape: tuple, axes: tuple, keepdims: bool) -> np.nda
 
 class Add(Function):
     def forward(self, a, b):
-        self.shapes = a.shape, b.shape
+        self.shapes = _shape(a), _shape(b)
         return a + b
 
     def backward(self, g):
@@ -65,7 +66,7 @@ class Add(Function):
 
 class Sub(Function):
     def forward(self, a, b):
-        self.shapes = a.shape, b.shape
+        self.shapes = _shape(a), _shape(b)
         return a - b
 
     def backward(self, g):
@@ -76,7 +77,7 @@ class Sub(Function):
 class Mul(Function):
     def forward(self, a, b):
         na, nb = self.needs
-        self.shapes = a.shape, b.shape
+        self.shapes = _shape(a), _shape(b)
         if na:
             self.b = b  # ∂(a·b)/∂a = b
         if nb:
@@ -92,7 +93,7 @@ class Mul(Function):
 class Div(Function):
     def forward(self, a, b):
         na, nb = self.needs
-        self.shapes = a.shape, b.shape
+        self.shapes = _shape(a), _shape(b)
         if na or nb:
             self.b = b
         if nb:
@@ -113,7 +114,7 @@ class Pow(Function):
 
     def forward(self, a, b):
         na, nb = self.needs
-        self.shapes = a.shape, np.shape(b)
+        self.shapes = _shape(a), _shape(b)
         out = a**b
         if na or nb:
             self.a, self.b = a, b
@@ -155,7 +156,7 @@ class Maximum(Function):
     def backward(self, g):
         a, b = self.a, self.b
         pick_a = np.where(a == b, 0.5, (a > b)).astype(g.dtype)
-        return _binary_where(pick_a, g, a.shape, np.shape(b), self.needs)
+        return _binary_where(pick_a, g, _shape(a), _shape(b), self.needs)
 
 
 class Minimum(Maximum):
@@ -166,7 +167,7 @@ class Minimum(Maximum):
     def backward(self, g):
         a, b = self.a, self.b
         pick_a = np.where(a == b, 0.5, (a < b)).astype(g.dtype)
-        return _binary_where(pick_a, g, a.shape, np.shape(b), self.needs)
+        return _binary_where(pick_a, g, _shape(a), _shape(b), self.needs)
 
 
 class MatMul(Function):
@@ -181,7 +182,7 @@ class MatMul(Function):
         if transpose_b:
             self.info = "x·Wᵀ"
         self.transposed = transpose_b
-        self.shapes = a.shape, b.shape
+        self.shapes = _shape(a), _shape(b)
         if na:
             self.b = b
         if nb:
@@ -426,8 +427,9 @@ class Sum(Function):
         return np.sum(a, axis=self.axes, keepdims=keepdim)
 
     def backward(self, g):
-        g = _restore(g, self.shape, self.axes, self.keepdim)
-        return (np.broadcast_to(g, self.shape).copy(),)
+        out = np.empty(self.shape, dtype=g.dtype)
+        out[...] = _restore(g, self.shape, self.axes, self.keepdim)  # each input gets its sum's
+        return (out,)
 
 
 class Mean(Function):
@@ -442,8 +444,9 @@ class Mean(Function):
                               dtype=a.dtype)
 
     def backward(self, g):
-        g = _restore(g, self.shape, self.axes, self.keepdim) / max(self.count, 1)
-        return (np.broadcast_to(g, self.shape).astype(g.dtype),)
+        out = np.empty(self.shape, dtype=g.dtype)
+        out[...] = _restore(g, self.shape, self.axes, self.keepdim) / max(self.count, 1)
+        return (out,)
 
 
 class Max(Function):
@@ -719,7 +722,7 @@ class Where(Function):
     """`cond ? a : b` element-wise (the condition gets no gradient)."""
 
     def forward(self, cond, a, b):
-        self.cond, self.shapes = cond, (a.shape, np.shape(b))
+        self.cond, self.shapes = cond, (_shape(a), _shape(b))
         return np.where(cond, a, b)
 
     def backward(self, g):
