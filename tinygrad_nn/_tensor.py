@@ -703,6 +703,7 @@ class Tensor:
                 t.grad = _wrap(g.copy()) if t.grad is None else _wrap(t.grad._data + g)
             return g
 
+        keep.retains_grad = True  # runs after every other hook, as PyTorch
         self._ctx.hooks = [*(self._ctx.hooks or ()), keep]
 
     def register_hook(self, hook: Any) -> Any:
@@ -718,8 +719,10 @@ class Tensor:
 
         if holder is self:
             self._hooks = [*(self._hooks or ()), run]
-        else:
-            holder.hooks = [*(holder.hooks or ()), run]
+        else:  # before retain_grad's, which sees the gradient after all hooks
+            hooks = holder.hooks or []
+            last = [h for h in hooks if getattr(h, "retains_grad", False)]
+            holder.hooks = [h for h in hooks if h not in last] + [run] + last
         return _HookHandle(holder, run)
 
     # ---------------------------------------------------------------- arithmetic
