@@ -17,6 +17,7 @@ import zlib
 import numpy as np
 
 from . import data as D
+from ._tensor import Tensor, manual_seed
 from .autograd import ShapeError
 from .book import BookNetwork
 from .nn import Linear, Sequential, Sigmoid
@@ -24,7 +25,6 @@ from .nn.functional import squared_error
 from .optim import SGD
 from .optim.lr_scheduler import LinearLR
 from .serialize import atomic_write, load, save
-from ._tensor import Tensor, manual_seed
 from .train import History, evaluate, fit, fit_book, predict
 from .utils.data import DataLoader, TensorDataset
 

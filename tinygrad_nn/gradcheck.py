@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .autograd import no_grad, run_backward
 from ._tensor import Tensor
+from .autograd import no_grad, run_backward
 
 __all__ = ["gradcheck", "GradcheckError"]
 

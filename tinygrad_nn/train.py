@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ._tensor import Tensor
 from .autograd import no_grad
 from .book import BookNetwork
 from .data import one_hot
@@ -21,7 +22,6 @@ from .nn.module import Module
 from .optim import Optimizer
 from .optim.lr_scheduler import ReduceLROnPlateau
 from .utils.data import DataLoader, TensorDataset
-from ._tensor import Tensor
 
 __all__ = ["History", "fit", "fit_book", "evaluate", "predict", "make_loader"]
 

@@ -16,8 +16,8 @@ from typing import Any
 import graphviz
 import numpy as np
 
-from .serialize import atomic_write
 from ._tensor import Tensor
+from .serialize import atomic_write
 
 __all__ = ["draw_graph", "Graph", "DotNotFoundError", "FORMATS"]
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _tensor
 from .._tensor import Tensor, _wrap, linear, squared_difference, where
 from .._tensor import generator as _global_generator
 from ..autograd import ShapeError
@@ -62,7 +63,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
 
 def logsigmoid(input: Tensor) -> Tensor:
     """log σ(x) = −log(1 + e^(−x)), stable for large |x|."""
-    return input.logsigmoid()
+    return _tensor.logsigmoid(input)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
@@ -237,7 +238,8 @@ def _nll_rows(op: str, logp: Tensor, t: np.ndarray, weight: Any, ignore_index: i
     total = losses.sum()
     if reduction == "sum":
         return total
-    return total / wt.sum(dtype=logp.dtype)  # 0/0 (all ignored) is NaN, as in PyTorch
+    with np.errstate(invalid="ignore"):  # 0/0 (every target ignored) is NaN, as PyTorch
+        return total / wt.sum(dtype=logp.dtype)
 
 
 def nll_loss(input: Tensor, target: Any, weight: Any = None, size_average: Any = None,
@@ -341,7 +343,7 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None,
     if x.size and (np.any(x < 0) or np.any(x > 1) or np.any(np.isnan(x))):
         raise RuntimeError("binary_cross_entropy: all elements of input should be between "
                            "0 and 1")
-    loss = output.binary_cross_entropy(target.data)
+    loss = _tensor.binary_cross_entropy(output, target.data)
     if weight is not None:
         loss = loss * np.broadcast_to(_constant_like(weight, output), loss.shape)
     return _reduce("binary_cross_entropy", loss, reduction)
@@ -356,7 +358,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = N
     _check_reduction("binary_cross_entropy_with_logits", reduction)
     output, target = _pair("binary_cross_entropy_with_logits", input, target)
     t = target.data
-    log_sig = output.logsigmoid()
+    log_sig = _tensor.logsigmoid(output)
     if pos_weight is not None:
         log_sig = log_sig * ((_constant_like(pos_weight, output) - 1) * t + 1)
     loss = output * (1 - t) - log_sig

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .._tensor import Tensor, _wrap
+from .._tensor import Tensor, from_numpy
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 
@@ -43,7 +43,7 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float,
     grads = _grads(parameters)
     norm_type = float(norm_type)
     if not grads:
-        return _wrap(np.array(0.0, dtype=np.float32))
+        return from_numpy(np.array(0.0, dtype=np.float32))
     dtype = grads[0].data.dtype
     norms = np.array([_norm(g.data, norm_type) for g in grads], dtype=dtype)
     total = _norm(norms, norm_type).astype(dtype)
@@ -56,7 +56,7 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float,
     for g in grads:
         g.data *= coef.astype(g.data.dtype)
         g._bump_version()
-    return _wrap(np.asarray(total))
+    return from_numpy(np.asarray(total))
 
 
 def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float,

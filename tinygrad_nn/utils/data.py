@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .._tensor import Tensor
+from .._tensor import Tensor, from_numpy
 from .._tensor import generator as _global_generator
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "Sampler",
@@ -26,10 +26,6 @@ __all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split"
 
 def _as_tensor(arr: np.ndarray) -> Tensor:
     """A tensor that keeps the array's dtype (int64 labels stay int64)."""
-    try:
-        from .._tensor import from_numpy
-    except ImportError:  # TEMPORARY until the engine lands
-        from .._tensor import _wrap as from_numpy
     a = np.asarray(arr)
     return from_numpy(a if a.flags.c_contiguous else a.copy())
 
