@@ -15,6 +15,7 @@ EXPECT = {
     "backprop_errors.py": "= Wᵀ·(e·o·(1−o))",
     "init_rule.py": "first-layer weights moved: False",
     "draw_network.py": "0.weight (100, 784)",
+    "pytorch_style.py": "weights identical to the uninterrupted run: True",
 }
 
 

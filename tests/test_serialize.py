@@ -82,8 +82,9 @@ def test_load_never_unpickles(tmp_path):
 def test_save_rejects_bad_values(tmp_path):
     with pytest.raises(TypeError, match="obj"):
         tg.save({"obj": np.array([object()])}, tmp_path / "x.npz")
-    with pytest.raises(TypeError, match="keys"):
-        tg.save({1: np.zeros(1)}, tmp_path / "x.npz")
+    with pytest.raises(TypeError, match="keys must be strings or ints"):
+        tg.save({(1, 2): np.zeros(1)}, tmp_path / "x.npz")
+    assert not (tmp_path / "x.npz").exists()
 
 
 def test_saved_files_get_the_usual_permissions(tmp_path):

@@ -6,7 +6,8 @@ import pytest
 import tinygrad_nn as tg
 from tinygrad_nn import Tensor, nn, optim
 from tinygrad_nn.book import BookNetwork
-from tinygrad_nn.train import evaluate, fit, fit_book, linear_decay
+from tinygrad_nn.optim import lr_scheduler
+from tinygrad_nn.train import evaluate, fit, fit_book
 
 
 def blobs(n=200, seed=0):
@@ -34,14 +35,60 @@ def test_fit_lowers_the_loss(loss, batch):
     assert evaluate(model, X, y) == pytest.approx(h.test_accuracy[-1])
 
 
-def test_linear_decay_schedule_sets_the_learning_rate():
+def test_scheduler_stepped_per_step_sets_the_learning_rate():
     X, y = blobs(50)
     model = small_model()
     opt = optim.SGD(model.parameters(), lr=1.0)
-    h = fit(model, opt, (X, y), epochs=2, lr_schedule=linear_decay(1.0, 0.1), num_classes=3,
-            progress=False)
-    assert h.learning_rate[0] > h.learning_rate[1] > 0.1
-    assert opt.param_groups[0]["lr"] == h.learning_rate[-1]
+    sched = lr_scheduler.LinearLR(opt, 1.0, 0.1, total_iters=100)
+    h = fit(model, opt, (X, y), epochs=2, scheduler=sched, scheduler_interval="step",
+            num_classes=3, progress=False)
+    # the lr used by each epoch's last step: 1 − 0.9·49/100, then 1 − 0.9·99/100
+    np.testing.assert_allclose(h.learning_rate, [1 - 0.9 * 0.49, 1 - 0.9 * 0.99], rtol=1e-12)
+    assert sched.last_epoch == 100
+    np.testing.assert_allclose(opt.param_groups[0]["lr"], 0.1, rtol=1e-12)
+
+
+def test_scheduler_stepped_per_epoch_and_plateau():
+    X, y = blobs(40)
+    model = small_model()
+    opt = optim.SGD(model.parameters(), lr=1.0)
+    h = fit(model, opt, (X, y), epochs=3, scheduler=lr_scheduler.StepLR(opt, 1, gamma=0.5),
+            num_classes=3, progress=False)
+    assert h.learning_rate == [1.0, 0.5, 0.25] and opt.param_groups[0]["lr"] == 0.125
+    plateau = lr_scheduler.ReduceLROnPlateau(opt, patience=0, threshold=10.0)
+    fit(model, opt, (X, y), epochs=2, scheduler=plateau, num_classes=3, progress=False)
+    assert plateau.last_epoch == 2 and opt.param_groups[0]["lr"] < 0.125
+    with pytest.raises(ValueError, match="scheduler_interval"):
+        fit(model, opt, (X, y), scheduler=plateau, scheduler_interval="batch")
+
+
+def test_fit_takes_a_data_loader_and_keeps_the_old_shuffling():
+    from tinygrad_nn.utils.data import DataLoader, TensorDataset
+
+    X, y = blobs(30)
+    runs = []
+    for data in [(X, y), DataLoader(TensorDataset(X, y), batch_size=4, shuffle=True,
+                                    generator=np.random.default_rng(7))]:
+        model = small_model()
+        fit(model, optim.SGD(model.parameters(), lr=0.5), data, epochs=2, batch_size=4,
+            seed=7, num_classes=3, progress=False)
+        runs.append([p.data.copy() for p in model.parameters()])
+    # by hand: the order of each epoch is default_rng(seed).permutation(n), as before
+    model = small_model()
+    opt = optim.SGD(model.parameters(), lr=0.5)
+    rng = np.random.default_rng(7)
+    for _ in range(2):
+        order = rng.permutation(30)
+        for i in range(0, 30, 4):
+            rows = order[i:i + 4]
+            opt.zero_grad()
+            tg.nn.functional.squared_error(model(Tensor(X[rows])),
+                                           tg.data.one_hot(y[rows], 3)).__mul__(
+                1.0 / len(rows)).backward()
+            opt.step()
+    for a, b, c in zip(runs[0], runs[1], model.parameters()):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c.data)
 
 
 def test_divergence_stops_and_restores_last_good_epoch():

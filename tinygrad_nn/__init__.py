@@ -3,7 +3,8 @@ grown from the text on how neural networks work."""
 
 import numpy as _np
 
-from . import autograd, nn, optim
+from . import autograd, nn, optim, utils
+from . import serialize as _serialize
 from ._tensor import (
     DTypeError,
     Tensor,
@@ -51,11 +52,24 @@ bool = _np.dtype(_np.bool_)  # noqa: A001  (as torch.bool; torch.float likewise)
 
 __version__ = "0.1.0"
 
+
+def _rebuild_tensor(arr: _np.ndarray, requires_grad: bool) -> Tensor:
+    """How `load` rebuilds a saved Tensor: its array (dtype kept) and requires_grad."""
+    return from_numpy(arr).requires_grad_(requires_grad)
+
+
+def _rebuild_parameter(arr: _np.ndarray, requires_grad: bool) -> nn.Parameter:
+    return nn.Parameter(from_numpy(arr), requires_grad=requires_grad)
+
+
+_serialize.register_tensor_type("Parameter", nn.Parameter, _rebuild_parameter)
+_serialize.register_tensor_type("Tensor", Tensor, _rebuild_tensor)
+
 __all__ = ["Tensor", "tensor", "from_numpy", "zeros", "ones", "empty", "full", "eye",
            "arange", "linspace", "rand", "randn", "randint", "zeros_like", "ones_like",
            "full_like", "rand_like", "randn_like", "cat", "stack", "where", "maximum",
            "minimum", "matmul", "device", "no_grad", "enable_grad", "set_grad_enabled",
            "is_grad_enabled", "manual_seed", "gradcheck", "GradcheckError", "ShapeError",
-           "DTypeError", "save", "load", "draw_graph", "autograd", "nn", "optim",
+           "DTypeError", "save", "load", "draw_graph", "autograd", "nn", "optim", "utils",
            "float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8",
            "bool", "__version__"]

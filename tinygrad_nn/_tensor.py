@@ -1378,6 +1378,17 @@ def squared_difference(first: Tensor, second: Tensor, reduce: str = "sum",
     return total if scale is None else total * scale
 
 
+def logsigmoid(x: Tensor) -> Tensor:
+    """log σ(x), stable for any x (`nn.functional.logsigmoid`)."""
+    return _apply(ops.LogSigmoid, (_float_input(x),))
+
+
+def binary_cross_entropy(x: Tensor, target: np.ndarray) -> Tensor:
+    """Per-element binary cross entropy of probabilities `x` against the constant
+    `target` (`nn.functional.binary_cross_entropy` reduces it)."""
+    return _apply(ops.BinaryCrossEntropy, (x, np.asarray(target, dtype=x.dtype)))
+
+
 def maximum(a: Any, b: Any) -> Tensor:
     """Element-wise maximum; where they tie, each side gets half the gradient."""
     return _elementwise(ops.Maximum, "maximum", a, b)

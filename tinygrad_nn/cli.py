@@ -23,8 +23,10 @@ from .book import BookNetwork
 from .nn import Linear, Sequential, Sigmoid
 from .nn.functional import squared_error
 from .optim import SGD
+from .optim.lr_scheduler import LinearLR
 from .serialize import atomic_write, load, save
-from .train import History, evaluate, fit, fit_book, linear_decay, predict
+from .train import History, evaluate, fit, fit_book, predict
+from .utils.data import DataLoader, TensorDataset
 
 MODEL_FORMAT = "tinygrad-nn model 1"
 DEFAULT_LR = {"autograd": 1.0, "book": 0.1}
@@ -112,15 +114,33 @@ def text_network(inputs: int, hidden: int, outputs: int = 10) -> Sequential:
                       Linear(hidden, outputs, bias=False), Sigmoid())
 
 
-def save_model(model: Sequential, path: str, meta: dict) -> None:
+# what a model file holds beside the weights and "__meta__" when written by `train --save`
+RUN_STATE = ("optimizer", "scheduler", "generator", "epoch")
+
+
+def save_model(model: Sequential, path: str, meta: dict, run: dict | None = None) -> None:
+    """The weights under their names, the architecture as JSON in "__meta__", and (from
+    `train`) the run's state for `--resume`: optimizer, scheduler, shuffling generator
+    and the number of finished epochs."""
     sd = dict(model.state_dict())
     sd["__meta__"] = json.dumps({"format": MODEL_FORMAT, **meta})
+    sd.update(run or {})
     save(sd, path)
 
 
 def load_model(path: str) -> tuple:
     """A model file -> (Sequential with its weights, meta dict)."""
+    model, meta, _ = load_run(path)
+    return model, meta
+
+
+def load_run(path: str) -> tuple:
+    """A model file -> (Sequential with its weights, meta dict, run state dict; empty for
+    files without one)."""
     sd = load(path)
+    if not isinstance(sd, dict):
+        raise CliError(f"{path}: not a tinygrad-nn model file (no architecture record)")
+    run = {k: sd.pop(k) for k in RUN_STATE if k in sd}
     raw = sd.pop("__meta__", None)
     try:
         meta = json.loads(raw) if isinstance(raw, str) else None
@@ -135,7 +155,7 @@ def load_model(path: str) -> tuple:
     except (KeyError, ValueError, TypeError, RuntimeError) as e:
         raise CliError(f"{path}: model file does not match its architecture record: "
                        f"{e}") from None
-    return model, meta
+    return model, meta, run
 
 
 def _check_inputs(model: Sequential, X: np.ndarray, what: str) -> None:
@@ -147,32 +167,76 @@ def _check_inputs(model: Sequential, X: np.ndarray, what: str) -> None:
 # ----------------------------------------------------------------------------- train
 
 
+def _resume(args: argparse.Namespace) -> tuple:
+    """`--resume FILE`: the saved model, its run state, and the run's settings copied into
+    `args` (hidden size, rule, learning rate, batch size, seed, planned epochs)."""
+    model, meta, run = load_run(args.resume)
+    if "epoch" not in run:
+        raise CliError(f"{args.resume}: holds no run state to resume (written by an older "
+                       f"tinygrad-nn, or not by train --save)")
+    settings = meta.get("run", {})
+    args.hidden = int(meta["layers"][1])
+    args.rule = meta.get("rule", args.rule)
+    for key in ("lr", "batch_size", "seed"):
+        if key in settings:
+            setattr(args, key, settings[key])
+    if args.epochs is None:
+        args.epochs = settings.get("epochs")
+    return model, run
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     if args.plot:
         _need_matplotlib()
+    model = run = None
+    if args.resume:
+        model, run = _resume(args)
     manual_seed(args.seed)
     Xtr, ytr, Xte, yte = load_data(args.data, args.test_data)
     if args.epochs is None:
         args.epochs = DEFAULT_EPOCHS["digits" if args.data == "digits" else "path"]
     lr = args.lr if args.lr is not None else DEFAULT_LR[args.rule]
-    model = text_network(Xtr.shape[1], args.hidden)
+    if model is None:
+        model = text_network(Xtr.shape[1], args.hidden)
+    _check_inputs(model, Xtr, args.data)
+    done = int(run["epoch"]) if run else 0
+    if done >= args.epochs:
+        raise CliError(f"{args.resume}: the run already has {done} of {args.epochs} epochs; "
+                       f"ask for more with --epochs N")
     meta = {"layers": [Xtr.shape[1], args.hidden, 10], "activation": "sigmoid",
-            "bias": False, "rule": args.rule, "data": args.data}
+            "bias": False, "rule": args.rule, "data": args.data,
+            "run": {"lr": lr, "batch_size": args.batch_size, "seed": args.seed,
+                    "epochs": args.epochs}}
+    # the run's shuffling: one generator for all epochs, saved with each checkpoint
+    gen = np.random.default_rng(args.seed)
+    if run and "generator" in run:
+        gen.bit_generator.state = run["generator"]
+    loader = DataLoader(TensorDataset(Xtr, ytr), batch_size=args.batch_size, shuffle=True,
+                        generator=gen)
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     say(f"training the text's network {Xtr.shape[1]}-{args.hidden}-10 (sigmoid, no biases) "
         f"on {len(Xtr)} samples, testing on {len(Xte)}; rule={args.rule}, lr={lr:g}"
         + (f"→{lr * LR_END_FRACTION:g} (linear decay)" if args.rule == "autograd" else "")
-        + f", batch size {args.batch_size}, {args.epochs} epoch{'s' if args.epochs > 1 else ''}")
+        + f", batch size {args.batch_size}, {args.epochs} epoch{'s' if args.epochs > 1 else ''}"
+        + (f"; resuming after epoch {done} from {args.resume}" if done else ""))
+    opt = sched = None
+
+    def run_state(epoch: int) -> dict:
+        state = {"epoch": epoch, "generator": gen.bit_generator.state}
+        if opt is not None:
+            state.update(optimizer=opt.state_dict(), scheduler=sched.state_dict())
+        return state
 
     def checkpoint(epoch: int, history: History) -> None:
         last = history
+        epoch += done
         say(f"epoch {epoch}/{args.epochs}  loss {last.loss[-1]:.4f}  "
             f"train accuracy {last.accuracy[-1]:.4f}  test accuracy "
             f"{last.test_accuracy[-1]:.4f}")
         if args.save:
             if args.rule == "book":
                 model.load_state_dict({"0.weight": book.wih, "2.weight": book.who})
-            save_model(model, args.save, meta)
+            save_model(model, args.save, meta, run_state(epoch))
 
     progress = False if args.quiet else None
     book = None
@@ -181,15 +245,24 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise CliError("--rule book trains one sample per step, as the text does: "
                            "leave out --batch-size")
         book = BookNetwork(Xtr.shape[1], args.hidden, 10, lr, rng=args.seed, dtype=np.float32)
+        if run:
+            book.wih[...], book.who[...] = model[0].weight.data, model[2].weight.data
+    else:
+        # the default schedule: lr falls linearly to 5% of its start over the run's steps
+        opt = SGD(model.parameters(), lr=lr)
+        sched = LinearLR(opt, start_factor=1.0, end_factor=LR_END_FRACTION,
+                         total_iters=args.epochs * len(loader))
+        if run and "optimizer" in run:
+            opt.load_state_dict(run["optimizer"])
+            sched.load_state_dict(run["scheduler"])
     with np.errstate(all="ignore"):  # a diverging run is reported below, in one line
         if book is not None:
-            history = fit_book(book, (Xtr, ytr), args.epochs, seed=args.seed,
-                               validation=(Xte, yte), progress=progress, checkpoint=checkpoint)
+            history = fit_book(book, loader, args.epochs - done, validation=(Xte, yte),
+                               progress=progress, checkpoint=checkpoint)
             model.load_state_dict({"0.weight": book.wih, "2.weight": book.who})
         else:
-            opt = SGD(model.parameters(), lr=lr)
-            history = fit(model, opt, (Xtr, ytr), args.epochs, args.batch_size,
-                          lr_schedule=linear_decay(lr, lr * LR_END_FRACTION), seed=args.seed,
+            history = fit(model, opt, loader, args.epochs - done, args.batch_size,
+                          scheduler=sched, scheduler_interval="step",
                           validation=(Xte, yte), progress=progress, checkpoint=checkpoint)
     if history.diverged:
         kept = f"; {args.save} holds the last good epoch" if args.save and os.path.exists(
@@ -199,7 +272,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if history.interrupted:
         print(f"tinygrad-nn: {history.message}", file=sys.stderr)
         if args.save:
-            save_model(model, args.save, meta)
+            save_model(model, args.save, meta, run_state(done + len(history.loss)))
             print(f"tinygrad-nn: saved what was trained to {args.save}", file=sys.stderr)
     say(f"{history.samples_per_second:,.0f} samples/s over {history.seconds:.1f} s")
     if args.graph:
@@ -411,8 +484,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="exact gradients, or the text's hand rule (BookNetwork)")
     t.add_argument("--seed", type=int, default=DEFAULTS["seed"],
                    help="seeds the weights and the shuffling")
-    t.add_argument("--save", metavar="FILE", help="save the model (architecture + weights); "
-                   "written after every epoch, so a diverged run keeps the last good one")
+    t.add_argument("--save", metavar="FILE", help="save the model (architecture + weights) "
+                   "and the run's state (optimizer, schedule, shuffling); written after "
+                   "every epoch, so a diverged run keeps the last good one")
+    t.add_argument("--resume", metavar="FILE", help="continue the run saved in FILE (by "
+                   "--save) where it stopped, with its settings; --epochs N sets the total")
     t.add_argument("--graph", metavar="FILE", help="draw the computation graph (.png/.svg/"
                    ".pdf/.dot)")
     t.add_argument("--plot", metavar="FILE", help="loss/accuracy curves and confusion matrix "

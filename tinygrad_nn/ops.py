@@ -282,6 +282,38 @@ class Sigmoid(Function):
         return (g * o * (1 - o),)
 
 
+class LogSigmoid(Function):
+    """log σ(x) = min(x, 0) − log(1 + e^(−|x|)), finite for any x; backward is
+    grad·(1 − σ(x)) = grad·σ(−x)."""
+
+    def forward(self, a):
+        self.a = a
+        return (np.minimum(a, 0) - np.log1p(np.exp(-np.abs(a)))).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        with np.errstate(over="ignore"):  # e^x = inf for very large x gives σ(−x) = 0
+            s = 1 / (1 + np.exp(self.a))
+        return (g * s.astype(self.a.dtype, copy=False),)
+
+
+class BinaryCrossEntropy(Function):
+    """−(t·log x + (1−t)·log(1−x)) per element for probabilities x, each log clamped to
+    >= −100, as PyTorch; backward is PyTorch's grad·(x − t) / max(x(1−x), 1e-12). The
+    target is a constant (no gradient)."""
+
+    def forward(self, x, t):
+        self.x, self.t = x, t
+        with np.errstate(divide="ignore"):
+            log_x = np.maximum(np.log(x), -100)
+            log_1mx = np.maximum(np.log1p(-x), -100)
+        return ((t - 1) * log_1mx - t * log_x).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        x, t = self.x, self.t
+        denom = np.maximum((1 - x) * x, 1e-12)
+        return ((g * (x - t) / denom).astype(x.dtype, copy=False), None)
+
+
 class Tanh(Function):
     def forward(self, a):
         self.out = out = np.tanh(a)

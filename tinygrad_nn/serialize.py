@@ -1,12 +1,23 @@
-"""Save and load state dicts as `.npz`: written atomically, read without unpickling.
+"""Save and load checkpoints as `.npz` plus a JSON index: written atomically, read
+without unpickling.
 
-Imports no other module of the package: values may be ndarrays, anything with a `.data`
-ndarray (a Tensor), numbers, or strings (kept as 0-d text arrays, e.g. a model's
-architecture as JSON).
+A checkpoint is a nest of dicts, lists and tuples holding Tensors, ndarrays, NumPy
+scalars, Python numbers, strings, bools and None, e.g. `{"model": m.state_dict(),
+"optimizer": opt.state_dict(), "epoch": 3}`. Every array is an `.npy` member of the zip
+(named by its place, so `np.load(path)["0.weight"]` works for a plain state dict); the
+member `__index__` holds the structure as JSON, so `load` gives back exactly what went in:
+int keys stay ints, tuples stay tuples, Tensors come back as Tensors (requires_grad kept),
+arrays as arrays, NumPy scalars as NumPy scalars, dtypes kept. Files written before the
+index existed (a flat state dict) still load, as an OrderedDict of arrays and strings.
+
+Imports no other module of the package: tensors are recognised by duck typing (a `.data`
+ndarray and `.requires_grad`), and the package registers the classes `load` rebuilds
+(`register_tensor_type`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import zipfile
@@ -16,35 +27,111 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["save", "load", "atomic_write"]
+__all__ = ["save", "load", "atomic_write", "register_tensor_type"]
+
+FORMAT = "tinygrad-nn checkpoint"
+VERSION = 1
+INDEX = "__index__"
+_ARRAY_KINDS = "biufcU"  # what np.load reads back without unpickling
+
+# name -> (class, make(array, requires_grad)); the package registers Tensor and Parameter
+_TENSOR_TYPES: dict = {}
 
 
-def _as_array(key: str, value: Any) -> np.ndarray:
-    if isinstance(value, str):
-        return np.array(value)
-    data = getattr(value, "data", value) if not isinstance(value, np.ndarray) else value
-    arr = np.asarray(data)
-    if arr.dtype.kind not in "biufU":
-        raise TypeError(f"save: value of {key!r} has dtype {arr.dtype}; only numeric arrays "
-                        f"and strings can be saved")
-    return arr
+def register_tensor_type(name: str, cls: type, make: Callable[[np.ndarray, bool], Any]) -> None:
+    """Let `save` record values of `cls` as `name` and `load` rebuild them with `make`."""
+    _TENSOR_TYPES[name] = (cls, make)
 
 
-def save(state_dict: Mapping[str, Any], path: str | os.PathLike) -> None:
-    """Write `state_dict` (name -> array) to `path` as `.npz`.
+def _place(path: tuple) -> str:
+    """("optimizer", "state", 0) -> obj["optimizer"]["state"][0]"""
+    return "obj" + "".join(f"[{json.dumps(k) if isinstance(k, str) else k}]" for k in path)
 
-    The file is written to a temporary name in the same folder and renamed into place,
-    so an interrupted save never leaves a half-written file where the old one was. The
-    folder must exist (nothing is created).
+
+def _tensor_kind(value: Any) -> str | None:
+    for name, (cls, _) in _TENSOR_TYPES.items():
+        if type(value) is cls:
+            return name
+    for name, (cls, _) in _TENSOR_TYPES.items():
+        if isinstance(value, cls):
+            return name
+    if isinstance(getattr(value, "data", None), np.ndarray) and hasattr(value, "requires_grad"):
+        return "Tensor"
+    return None
+
+
+class _Encoder:
+    """Walks a nest, collecting its arrays under unique member names and building the
+    JSON description of the structure."""
+
+    def __init__(self) -> None:
+        self.arrays: dict = {}
+        self._active: set = set()
+
+    def _member(self, path: tuple, arr: np.ndarray) -> str:
+        if arr.dtype.kind not in _ARRAY_KINDS:
+            raise TypeError(f"save: {_place(path)} is an array of dtype {arr.dtype}; only "
+                            f"numeric, bool and text arrays can be saved")
+        base = "/".join(str(k) for k in path) or "root"
+        name, i = base, 1
+        while name in self.arrays or name == INDEX:
+            name, i = f"{base}~{i}", i + 1
+        self.arrays[name] = arr
+        return name
+
+    def encode(self, value: Any, path: tuple) -> Any:
+        if value is None or isinstance(value, (bool, str)):
+            return value
+        if isinstance(value, np.generic):  # before float: np.float64 is a float
+            return {"t": "scalar", "m": self._member(path, np.asarray(value))}
+        if isinstance(value, (int, float)):
+            return value if type(value) in (int, float) else (
+                int(value) if isinstance(value, int) else float(value))
+        if isinstance(value, np.ndarray):
+            return {"t": "array", "m": self._member(path, value)}
+        kind = _tensor_kind(value)
+        if kind is not None:
+            return {"t": "tensor", "kind": kind, "m": self._member(path, np.asarray(value.data)),
+                    "requires_grad": bool(value.requires_grad)}
+        if isinstance(value, (Mapping, list, tuple)):
+            if id(value) in self._active:
+                raise ValueError(f"save: {_place(path)} contains itself")
+            self._active.add(id(value))
+            try:
+                return self._container(value, path)
+            finally:
+                self._active.discard(id(value))
+        raise TypeError(f"save: {_place(path)} is a {type(value).__name__}; a checkpoint "
+                        f"holds dicts, lists, tuples, tensors, arrays, numbers, strings, "
+                        f"bools and None")
+
+    def _container(self, value: Any, path: tuple) -> dict:
+        if isinstance(value, Mapping):
+            items = []
+            for k, v in value.items():
+                if isinstance(k, bool) or not isinstance(k, (str, int)):
+                    raise TypeError(f"save: {_place(path)} has a key {k!r} of type "
+                                    f"{type(k).__name__}; keys must be strings or ints")
+                items.append([k, self.encode(v, (*path, k))])
+            return {"t": "odict" if isinstance(value, OrderedDict) else "dict", "items": items}
+        kind = "tuple" if isinstance(value, tuple) else "list"
+        return {"t": kind, "items": [self.encode(v, (*path, i)) for i, v in enumerate(value)]}
+
+
+def save(obj: Any, path: str | os.PathLike) -> None:
+    """Write a checkpoint (a state dict, or any nest of dicts, lists and tuples of tensors,
+    arrays, numbers, strings, bools and None) to `path` as `.npz`.
+
+    The whole nest is checked first: an unsupported value raises TypeError naming its
+    place (`obj["optimizer"]["state"][0]["x"] is a set`) and writes nothing. The file is
+    written to a temporary name in the same folder and renamed into place, so an
+    interrupted save never leaves a half-written file where the old one was. The folder
+    must exist (nothing is created).
     """
-    if not hasattr(state_dict, "items"):
-        raise TypeError(f"save: expected a mapping of names to arrays, got "
-                        f"{type(state_dict).__name__}")
-    arrays = {}
-    for key, value in state_dict.items():
-        if not isinstance(key, str):
-            raise TypeError(f"save: keys must be strings, got {key!r}")
-        arrays[key] = _as_array(key, value)
+    enc = _Encoder()
+    root = enc.encode(obj, ())
+    index = json.dumps({"format": FORMAT, "version": VERSION, "root": root})
+    arrays = {**enc.arrays, INDEX: np.array(index)}
     atomic_write(path, lambda f: np.savez(f, **arrays), "save")
 
 
@@ -84,19 +171,22 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Any], Any] | bytes,
         raise
 
 
-def load(path: str | os.PathLike) -> OrderedDict:
-    """Read a file written by `save` -> OrderedDict name -> ndarray (text entries come
-    back as str). Never unpickles; every error names the file."""
+def load(path: str | os.PathLike) -> Any:
+    """Read a file written by `save` and return what was saved, exactly (a file from
+    before checkpoints had an index gives an OrderedDict name -> ndarray, text entries
+    as str). Never unpickles; every error names the file."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"load: no such file: {path}")
     if os.path.isdir(path):
         raise IsADirectoryError(f"load: {path} is a folder, not a .npz file")
-    out: OrderedDict = OrderedDict()
     try:
         with np.load(path, allow_pickle=False) as npz:
             if not isinstance(npz, np.lib.npyio.NpzFile):
                 raise ValueError("a single .npy array, not an .npz archive")
+            if INDEX in npz.files:
+                return _decode_file(npz, path)
+            out: OrderedDict = OrderedDict()
             for key in npz.files:
                 arr = npz[key]
                 out[key] = str(arr) if arr.dtype.kind == "U" and arr.ndim == 0 else arr
@@ -104,3 +194,40 @@ def load(path: str | os.PathLike) -> OrderedDict:
         raise ValueError(f"load: {path} is not a readable .npz state dict "
                          f"(truncated or another format?): {e}") from None
     return out
+
+
+def _decode_file(npz: Any, path: str) -> Any:
+    try:
+        index = json.loads(str(npz[INDEX]))
+        if not isinstance(index, dict) or index.get("format") != FORMAT:
+            raise ValueError("its index is not a tinygrad-nn checkpoint index")
+        if index.get("version") != VERSION:
+            raise ValueError(f"checkpoint version {index.get('version')!r} is not "
+                             f"{VERSION} (written by a newer tinygrad-nn?)")
+        return _decode(index["root"], npz)
+    except (json.JSONDecodeError, KeyError, TypeError, IndexError) as e:
+        raise ValueError(f"damaged index ({type(e).__name__}: {e})") from None
+
+
+def _decode(node: Any, npz: Any) -> Any:
+    if not isinstance(node, dict):
+        return node  # None, bool, int, float, str
+    t = node["t"]
+    if t in ("dict", "odict"):
+        items = ((k, _decode(v, npz)) for k, v in node["items"])
+        return OrderedDict(items) if t == "odict" else dict(items)
+    if t == "list":
+        return [_decode(v, npz) for v in node["items"]]
+    if t == "tuple":
+        return tuple(_decode(v, npz) for v in node["items"])
+    arr = npz[node["m"]]
+    if t == "array":
+        return arr
+    if t == "scalar":
+        return arr[()]
+    if t == "tensor":
+        kind = node["kind"] if node["kind"] in _TENSOR_TYPES else "Tensor"
+        if kind not in _TENSOR_TYPES:
+            return arr
+        return _TENSOR_TYPES[kind][1](arr, bool(node["requires_grad"]))
+    raise ValueError(f"unknown entry type {t!r} in the index")

@@ -1,5 +1,6 @@
-"""Training loops: `fit` (autograd, any model and optimizer), `fit_book` (the text's
-hand rule), `evaluate`, with progress bars, divergence guard and Ctrl-C handling."""
+"""Training loops: `fit` (autograd, any model, optimizer and scheduler), `fit_book` (the
+text's hand rule), `evaluate`, with progress bars, divergence guard and Ctrl-C handling.
+Both batch through `utils.data.DataLoader`."""
 
 from __future__ import annotations
 
@@ -15,12 +16,16 @@ import numpy as np
 from ._tensor import Tensor
 from .autograd import no_grad
 from .book import BookNetwork
-from .data import batches, one_hot
+from .data import one_hot
 from .nn.functional import cross_entropy, mse_loss, squared_error
 from .nn.module import Module
 from .optim import Optimizer
+from .optim.lr_scheduler import ReduceLROnPlateau
+from .utils.data import DataLoader, TensorDataset
 
-__all__ = ["History", "fit", "fit_book", "evaluate", "predict", "linear_decay"]
+__all__ = ["History", "fit", "fit_book", "evaluate", "predict", "make_loader"]
+
+_INTERVALS = ("epoch", "step")
 
 
 @dataclass
@@ -42,9 +47,24 @@ class History:
         return self.samples / self.seconds if self.seconds > 0 else 0.0
 
 
-def linear_decay(start: float, end: float) -> Callable[[float], float]:
-    """Learning rate falling linearly from `start` to `end` over the run (progress 0..1)."""
-    return lambda progress: start + (end - start) * progress
+def make_loader(data: Any, batch_size: int = 1, shuffle: bool = True,
+                seed: Any = 0) -> DataLoader:
+    """(X, y) arrays -> a DataLoader over them (shuffled each epoch by a generator seeded
+    with `seed`); a DataLoader is returned as it is."""
+    if isinstance(data, DataLoader):
+        return data
+    try:
+        X, y = data
+    except (TypeError, ValueError):
+        raise TypeError(f"fit: data must be a DataLoader or an (inputs, labels) pair, got "
+                        f"{type(data).__name__}") from None
+    if len(X) != len(y):
+        raise ValueError(f"fit: {len(X)} inputs but {len(y)} labels")
+    if len(X) == 0:
+        raise ValueError("fit: no training samples")
+    gen = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    return DataLoader(TensorDataset(np.asarray(X), np.asarray(y)), batch_size=batch_size,
+                      shuffle=shuffle, generator=gen)
 
 
 def predict(model: Any, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
@@ -115,13 +135,11 @@ class _Progress:
 
 def _run(epochs: int, n: int, step: Callable, state: Callable, restore: Callable,
          progress: bool | None, checkpoint: Callable | None,
-         validate: Callable | None, lr_at: Callable, batch_size: int, shuffle: bool,
-         seed: Any, X: np.ndarray, y: np.ndarray) -> History:
+         validate: Callable | None, lr_now: Callable, loader: Any,
+         after_step: Callable = lambda: None,
+         after_epoch: Callable = lambda loss: None) -> History:
     """The epoch loop shared by `fit` and `fit_book`."""
     history = History()
-    rng = np.random.default_rng(seed)
-    total_steps = epochs * math.ceil(n / batch_size)
-    done = 0
     last_good = state()
     t0 = time.perf_counter()
     try:
@@ -129,10 +147,10 @@ def _run(epochs: int, n: int, step: Callable, state: Callable, restore: Callable
             bar = _Progress(progress, n, f"epoch {epoch + 1}/{epochs}")
             loss_sum = correct = seen = 0
             try:
-                for xb, yb in batches(X, y, batch_size, shuffle, rng):
-                    lr = lr_at(done / total_steps)
+                for xb, yb in loader:
+                    yb = yb.data if isinstance(yb, Tensor) else np.asarray(yb)
+                    lr = lr_now()
                     loss, pred = step(xb, yb)
-                    done += 1
                     if not math.isfinite(loss):
                         restore(last_good)
                         history.diverged = True
@@ -147,9 +165,14 @@ def _run(epochs: int, n: int, step: Callable, state: Callable, restore: Callable
                     seen += len(yb)
                     history.samples += len(yb)
                     bar.update(len(yb), loss)
+                    after_step()
             finally:
                 bar.close()
+            if not seen:
+                raise ValueError("fit: the data loader gave no batches (drop_last with "
+                                 "fewer samples than batch_size?)")
             history.loss.append(loss_sum / seen)
+            after_epoch(history.loss[-1])
             history.accuracy.append(correct / seen)
             history.learning_rate.append(lr)
             if validate is not None:
@@ -165,35 +188,50 @@ def _run(epochs: int, n: int, step: Callable, state: Callable, restore: Callable
     return history
 
 
-def fit(model: Module, optimizer: Optimizer, data: tuple, epochs: int = 1,
-        batch_size: int = 1, loss: Any = "squared_error", lr_schedule: Callable | None = None,
-        shuffle: bool = True, seed: Any = 0, validation: tuple | None = None,
-        progress: bool | None = None, checkpoint: Callable | None = None,
-        num_classes: int = 10) -> History:
-    """Train `model` on `data` = (X, y labels) with `optimizer`; returns a History.
+def fit(model: Module, optimizer: Optimizer, data: Any, epochs: int = 1,
+        batch_size: int = 1, loss: Any = "squared_error", scheduler: Any = None,
+        scheduler_interval: str = "epoch", shuffle: bool = True, seed: Any = 0,
+        validation: tuple | None = None, progress: bool | None = None,
+        checkpoint: Callable | None = None, num_classes: int = 10) -> History:
+    """Train `model` on `data` with `optimizer`; returns a History.
 
-    Each step: forward a batch, `loss` (the text's squared error on 0.01/0.99 targets by
-    default), `zero_grad`, `backward`, `step`. `lr_schedule(progress)` sets the learning
-    rate of every parameter group before each step. A non-finite loss stops the run and
+    `data` is a DataLoader yielding (inputs, labels) batches, or an (X, y) pair, batched
+    by a DataLoader of `batch_size` that shuffles each epoch (`shuffle`) with a
+    generator seeded by `seed`. Each step: forward a batch, `loss` (the text's squared
+    error on 0.01/0.99 targets by default), `zero_grad`, `backward`, `step`. A
+    `scheduler` (from `optim.lr_scheduler`) is stepped after every epoch, or after every
+    optimizer step with `scheduler_interval="step"`; ReduceLROnPlateau is stepped each
+    epoch with the epoch's mean training loss. A non-finite loss stops the run and
     restores the weights of the last good epoch (`history.diverged`); Ctrl-C stops it
     cleanly (`history.interrupted`). `checkpoint(epoch, history)` runs after each good epoch.
     """
-    X, y = data
-    _check_run(X, y, epochs, batch_size)
+    if scheduler_interval not in _INTERVALS:
+        raise ValueError(f"fit: scheduler_interval must be one of {_INTERVALS}, got "
+                         f"{scheduler_interval!r}")
+    _check_run(epochs, batch_size)
+    loader = make_loader(data, batch_size, shuffle, seed)
     loss_fn = _loss_fn(loss, num_classes)
     params = [p for g in optimizer.param_groups for p in g["params"]]
+    plateau = isinstance(scheduler, ReduceLROnPlateau)
+    per_step = scheduler is not None and not plateau and scheduler_interval == "step"
+    per_epoch = scheduler is not None and not per_step
 
-    def lr_at(progress: float) -> float:
-        """Set (with a schedule) every group's learning rate; return the first group's."""
-        if lr_schedule is None:
-            return optimizer.param_groups[0]["lr"]
-        lr = lr_schedule(progress)
-        for g in optimizer.param_groups:
-            g["lr"] = lr
-        return lr
+    def lr_now() -> float:
+        return optimizer.param_groups[0]["lr"]
 
-    def step(xb: np.ndarray, yb: np.ndarray) -> tuple:
-        out = model(Tensor(xb))
+    def after_step() -> None:
+        if per_step:
+            scheduler.step()
+
+    def after_epoch(mean_loss: float) -> None:
+        if per_epoch:
+            scheduler.step(mean_loss) if plateau else scheduler.step()
+
+    def step(xb: Any, yb: np.ndarray) -> tuple:
+        x = xb if isinstance(xb, Tensor) else Tensor(np.asarray(xb))
+        if x.data.dtype.kind != "f":
+            x = Tensor(x.data)  # pixels stored as integers train as float32, as before
+        out = model(x)
         value = loss_fn(out, yb)
         optimizer.zero_grad()
         value.backward()
@@ -214,22 +252,27 @@ def fit(model: Module, optimizer: Optimizer, data: tuple, epochs: int = 1,
         def validate() -> float:
             return evaluate(model, *validation)
 
-    return _run(epochs, len(X), step, state, restore, progress, checkpoint,
-                validate, lr_at, batch_size, shuffle, seed, X, y)
+    return _run(epochs, len(loader.dataset), step, state, restore, progress, checkpoint,
+                validate, lr_now, loader, after_step, after_epoch)
 
 
-def fit_book(network: BookNetwork, data: tuple, epochs: int = 1, shuffle: bool = True,
+def fit_book(network: BookNetwork, data: Any, epochs: int = 1, shuffle: bool = True,
              seed: Any = 0, validation: tuple | None = None, progress: bool | None = None,
              checkpoint: Callable | None = None) -> History:
-    """Train the text's `BookNetwork` with its own hand rule, one sample per step."""
-    X, y = data
-    _check_run(X, y, epochs, 1)
+    """Train the text's `BookNetwork` with its own hand rule, one sample per step (`data`:
+    an (X, y) pair or a DataLoader with batch_size 1)."""
+    _check_run(epochs, 1)
+    loader = make_loader(data, 1, shuffle, seed)
+    if loader.batch_size != 1:
+        raise ValueError(f"fit_book: the text's rule trains one sample per step; the data "
+                         f"loader has batch_size {loader.batch_size}")
     on, off = 0.99, 0.01
 
-    def step(xb: np.ndarray, yb: np.ndarray) -> tuple:
+    def step(xb: Any, yb: np.ndarray) -> tuple:
         t = np.full(network.onodes, off)
         t[yb[0]] = on
-        error, outputs = network._train(xb[0], t)  # outputs from before the update
+        x = xb.data if isinstance(xb, Tensor) else np.asarray(xb)
+        error, outputs = network._train(x[0], t)  # outputs from before the update
         return error, int(np.argmax(outputs))
 
     def state() -> list:
@@ -243,15 +286,11 @@ def fit_book(network: BookNetwork, data: tuple, epochs: int = 1, shuffle: bool =
         def validate() -> float:
             return evaluate(network, *validation)
 
-    return _run(epochs, len(X), step, state, restore, progress, checkpoint,
-                validate, lambda p: network.lr, 1, shuffle, seed, X, y)
+    return _run(epochs, len(loader.dataset), step, state, restore, progress, checkpoint,
+                validate, lambda: network.lr, loader)
 
 
-def _check_run(X: np.ndarray, y: np.ndarray, epochs: int, batch_size: int) -> None:
-    if len(X) != len(y):
-        raise ValueError(f"fit: {len(X)} inputs but {len(y)} labels")
-    if len(X) == 0:
-        raise ValueError("fit: no training samples")
+def _check_run(epochs: int, batch_size: int) -> None:
     if epochs < 1:
         raise ValueError(f"fit: epochs must be >= 1, got {epochs}")
     if batch_size < 1:

@@ -2,17 +2,44 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
-from .._tensor import Tensor, _wrap, linear, squared_difference
+from .. import _tensor
+from .._tensor import Tensor, _wrap, linear, squared_difference, where
+from .._tensor import generator as _global_generator
 from ..autograd import ShapeError
 
-__all__ = ["linear", "sigmoid", "tanh", "relu", "softmax", "log_softmax", "squared_error",
-           "mse_loss", "cross_entropy"]
+__all__ = ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax", "log_softmax",
+           "logsigmoid", "dropout", "squared_error", "mse_loss", "l1_loss", "cross_entropy",
+           "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits"]
 
 _REDUCTIONS = ("mean", "sum", "none")
+
+
+class TargetOutOfRange(IndexError, ValueError):
+    """A class index outside [0, C): an IndexError as in PyTorch, and a ValueError (bad
+    input) as this project's errors are."""
+
+
+def _legacy_reduction(size_average: Any, reduce: Any, reduction: str) -> str:
+    """PyTorch's deprecated `size_average`/`reduce` flags -> a reduction name."""
+    if size_average is None and reduce is None:
+        return reduction
+    warnings.warn("size_average and reduce args will be deprecated, please use "
+                  "reduction='...' instead.", UserWarning, stacklevel=3)
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if not reduce:
+        return "none"
+    return "mean" if size_average else "sum"
+
+
+def _check_reduction(op: str, reduction: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
 def sigmoid(x: Tensor) -> Tensor:
@@ -24,8 +51,36 @@ def tanh(x: Tensor) -> Tensor:
     return x.tanh()
 
 
-def relu(x: Tensor) -> Tensor:
+def relu(x: Tensor, inplace: bool = False) -> Tensor:
     return x.relu()
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x for x > 0, negative_slope·x otherwise (the slope is also the gradient at 0, as
+    PyTorch)."""
+    return where(input > 0, input, input * negative_slope)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log σ(x) = −log(1 + e^(−x)), stable for large |x|."""
+    return _tensor.logsigmoid(input)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
+            generator: np.random.Generator | None = None) -> Tensor:
+    """In training, zero each element with probability p and scale the rest by 1/(1−p)
+    (so the expected value is unchanged); otherwise return the input itself."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    rng = _global_generator() if generator is None else generator
+    if p == 1.0:
+        scale = np.zeros(input.shape, dtype=input.dtype)
+    else:
+        keep = rng.random(input.shape) >= p
+        scale = keep.astype(input.dtype) * input.dtype.type(1.0 / (1.0 - p))
+    return input * scale
 
 
 def softmax(x: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
@@ -71,49 +126,242 @@ def squared_error(output: Tensor, target: Any) -> Tensor:
     return squared_difference(target, output, "sum", 0.5)  # ((target − output)**2).sum()*0.5
 
 
-def mse_loss(output: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """Mean (or sum, or per-element) of (output − target)², as `torch.nn.functional.mse_loss`."""
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"mse_loss: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    output, target = _pair("mse_loss", output, target)
+def mse_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any = None,
+             reduction: str = "mean", weight: Any = None) -> Tensor:
+    """Mean (or sum, or per-element) of (input − target)², as `torch.nn.functional.mse_loss`
+    (a `weight` multiplies each squared difference)."""
+    if isinstance(size_average, str):  # mse_loss(x, y, "sum"): the reduction, positionally
+        size_average, reduction = None, size_average
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction("mse_loss", reduction)
+    output, target = _pair("mse_loss", input, target)
+    if weight is not None:
+        return _weighted("mse_loss", (output - target) ** 2, weight, reduction)
     if reduction != "none":  # ((output − target)**2).mean() or .sum()
         return squared_difference(output, target, reduction)
     return (output - target) ** 2
 
 
-def cross_entropy(logits: Tensor, target_indices: Any, reduction: str = "mean") -> Tensor:
-    """−log softmax(logits)[target] per sample, as `torch.nn.functional.cross_entropy`.
+def _constant_like(value: Any, like: Tensor) -> np.ndarray:
+    """A weight or target given as a Tensor, array or number -> an array of `like`'s dtype
+    (a constant of the loss: no gradient flows into it)."""
+    arr = value.data if isinstance(value, Tensor) else np.asarray(value)
+    return arr.astype(like.dtype, copy=False)
 
-    `logits` has shape (N, C) (or (C,) for one sample); `target_indices` holds N class
-    indices in [0, C) as ints (a list, an integer ndarray or a Tensor).
+
+def _weighted(op: str, errors: Tensor, weight: Any, reduction: str) -> Tensor:
+    """Element-wise errors times `weight` (of the input's shape); "mean" divides by Σ w."""
+    w = _constant_like(weight, errors)
+    if w.shape != errors.shape:
+        raise ShapeError(f"{op}: weights and input must have the same size, got {w.shape} "
+                         f"and {errors.shape}")
+    weighted = errors * w
+    if reduction == "none":
+        return weighted
+    if reduction == "sum":
+        return weighted.sum()
+    return weighted.sum() / w.sum()
+
+
+def l1_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any = None,
+            reduction: str = "mean", weight: Any = None) -> Tensor:
+    """Mean (or sum, or per-element) of |input − target|, as `torch.nn.functional.l1_loss`
+    (a `weight` multiplies each error; "mean" then divides by Σ w)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction("l1_loss", reduction)
+    output, target = _pair("l1_loss", input, target)
+    if weight is not None:
+        return _weighted("l1_loss", (output - target).abs(), weight, reduction)
+    return _reduce("l1_loss", (output - target).abs(), reduction)
+
+
+def _class_indices(op: str, target: Any, n_classes: int, ignore_index: int) -> np.ndarray:
+    """Class-index targets -> an int64 array, checked against [0, C) (ignore_index aside)."""
+    raw = target.data if isinstance(target, Tensor) else target
+    arr = np.asarray(raw)
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+            raise TypeError(f"{op}: target must hold integer class indices (or class "
+                            f"probabilities of the input's shape), got floats")
+        arr = arr.astype(np.int64)
+    elif arr.dtype.kind not in "iu":
+        raise TypeError(f"{op}: target must hold integer class indices, got dtype "
+                        f"{arr.dtype}")
+    arr = arr.astype(np.int64, copy=False)
+    bad = (arr != ignore_index) & ((arr < 0) | (arr >= n_classes))
+    if bad.any():
+        raise TargetOutOfRange(f"{op}: target index {int(arr[bad].reshape(-1)[0])} is out "
+                               f"of range for {n_classes} classes (Target is out of bounds)")
+    return arr
+
+
+def _classes_last(op: str, x: Tensor, target_shape: tuple | None) -> tuple:
+    """(N, C) or (C,) or (N, C, d1, ...) input -> (rows (M, C), the shape of the
+    per-sample loss); checks the index target's shape when given."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
+    if x.ndim == 0:
+        raise ShapeError(f"{op}: input must have a class dimension, got a 0-d tensor")
+    if target_shape is not None:
+        expect = () if x.ndim == 1 else (x.shape[0], *x.shape[2:])
+        if tuple(target_shape) != expect:
+            if x.ndim >= 2 and (len(target_shape) == 0 or target_shape[0] != x.shape[0]):
+                n_t = target_shape[0] if len(target_shape) else 1
+                raise ShapeError(f"{op}: {x.shape[0]} rows of input but {n_t} targets "
+                                 f"(input {x.shape}, target {tuple(target_shape)})")
+            raise ShapeError(f"{op}: expected input (N, C) with target (N,), input (C,) "
+                             f"with one target, or (N, C, d1, ...) with (N, d1, ...); got "
+                             f"{x.shape} and {tuple(target_shape)}")
+    if x.ndim == 1:
+        return x.reshape(1, x.shape[0]), ()
+    if x.ndim == 2:
+        return x, (x.shape[0],)
+    axes = (0, *range(2, x.ndim), 1)
+    return x.transpose(*axes).reshape(-1, x.shape[1]), (x.shape[0], *x.shape[2:])
+
+
+def _nll_rows(op: str, logp: Tensor, t: np.ndarray, weight: Any, ignore_index: int,
+              reduction: str, out_shape: tuple) -> Tensor:
+    """−w[t]·logp[i, t] per row (0 where t == ignore_index); "mean" divides by Σ w[t]."""
+    t = t.reshape(-1)
+    keep = t != ignore_index
+    safe = np.where(keep, t, 0)
+    w = np.ones(logp.shape[1], logp.dtype) if weight is None else _constant_like(weight, logp)
+    if w.shape != (logp.shape[1],):
+        raise ShapeError(f"{op}: weight must have one entry per class ({logp.shape[1]}), "
+                         f"got shape {w.shape}")
+    wt = np.where(keep, w[safe], 0).astype(logp.dtype)
+    picked = logp[np.arange(len(t)), safe]
+    losses = -(picked * wt) if weight is not None or not keep.all() else -picked
+    if reduction == "none":
+        return losses.reshape(*out_shape) if out_shape != losses.shape else losses
+    total = losses.sum()
+    if reduction == "sum":
+        return total
+    with np.errstate(invalid="ignore"):  # 0/0 (every target ignored) is NaN, as PyTorch
+        return total / wt.sum(dtype=logp.dtype)
+
+
+def nll_loss(input: Tensor, target: Any, weight: Any = None, size_average: Any = None,
+             ignore_index: int = -100, reduce: Any = None, reduction: str = "mean") -> Tensor:
+    """Negative log likelihood of log-probabilities `input` (N, C) at the class indices
+    `target` (N,), as `torch.nn.functional.nll_loss` (with `weight` per class and
+    `ignore_index`; "mean" divides by the summed weights of the targets)."""
+    if isinstance(weight, str):  # nll_loss(x, t, "sum"): the reduction, positionally
+        weight, reduction = None, weight
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction("nll_loss", reduction)
+    t = np.asarray(target.data if isinstance(target, Tensor) else target)
+    rows, out_shape = _classes_last("nll_loss", input, t.shape)
+    t = _class_indices("nll_loss", t, rows.shape[1], ignore_index)
+    return _nll_rows("nll_loss", rows, t, weight, ignore_index, reduction, out_shape)
+
+
+def cross_entropy(input: Tensor, target: Any, weight: Any = None, size_average: Any = None,
+                  ignore_index: int = -100, reduce: Any = None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """−log softmax(input)[target] per sample, as `torch.nn.functional.cross_entropy`.
+
+    `input` holds logits of shape (N, C) (or (C,) for one sample, or (N, C, d1, ...));
+    `target` holds class indices (ints: a list, an integer ndarray or Tensor) or class
+    probabilities (floats of the input's shape). `weight` weighs each class,
+    `ignore_index` marks targets to skip, and `label_smoothing` ε mixes the target with
+    the uniform distribution: (1−ε)·nll + ε·mean over classes of −log p.
     """
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"cross_entropy: reduction must be one of {_REDUCTIONS}, "
-                         f"got {reduction!r}")
-    if not isinstance(logits, Tensor):
-        raise TypeError(f"cross_entropy: logits must be a Tensor, got {type(logits).__name__}")
-    raw = target_indices.data if isinstance(target_indices, Tensor) else target_indices
-    target = np.asarray(raw)
-    if target.dtype.kind == "f":
-        if not np.all(np.isfinite(target)) or np.any(target != np.round(target)):
-            raise TypeError("cross_entropy: target_indices must be integer class indices")
-        target = target.astype(np.int64)
-    elif target.dtype.kind not in "iu":
-        raise TypeError(f"cross_entropy: target_indices must be integer class indices, "
-                        f"got dtype {target.dtype}")
-    if logits.ndim not in (1, 2) or target.ndim != logits.ndim - 1:
-        raise ShapeError(f"cross_entropy: expected logits (N, C) with targets (N,) or logits "
-                         f"(C,) with one target, got {logits.shape} and {target.shape}")
-    n_classes = logits.shape[-1]
-    if target.size and (target.min() < 0 or target.max() >= n_classes):
-        bad = target[(target < 0) | (target >= n_classes)].reshape(-1)[0]
-        raise ValueError(f"cross_entropy: target index {int(bad)} is out of range for "
-                         f"{n_classes} classes")
-    logp = logits.log_softmax(axis=-1)
-    if logits.ndim == 1:
-        return -logp[int(target)]
-    if logits.shape[0] != target.shape[0]:
-        raise ShapeError(f"cross_entropy: {logits.shape[0]} rows of logits but "
-                         f"{target.shape[0]} targets")
-    picked = -logp[np.arange(target.shape[0]), target]
-    return _reduce("cross_entropy", picked, reduction)
+    if isinstance(weight, str):  # cross_entropy(x, t, "sum"): the reduction, positionally
+        weight, reduction = None, weight
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction("cross_entropy", reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, "
+                         f"got {label_smoothing}")
+    if not isinstance(input, Tensor):
+        raise TypeError(f"cross_entropy: input must be a Tensor, got {type(input).__name__}")
+    raw = np.asarray(target.data if isinstance(target, Tensor) else target)
+    if raw.dtype.kind == "f" and raw.shape == input.shape and input.ndim >= 1:
+        return _cross_entropy_probs(input, raw, weight, reduction, label_smoothing)
+    rows, out_shape = _classes_last("cross_entropy", input, raw.shape)
+    n_classes = rows.shape[1]
+    t = _class_indices("cross_entropy", raw, n_classes, ignore_index)
+    logp = rows.log_softmax(axis=-1)
+    nll = _nll_rows("cross_entropy", logp, t, weight, ignore_index, reduction, out_shape)
+    if not label_smoothing:
+        return nll
+    t = t.reshape(-1)
+    keep = t != ignore_index
+    if weight is None:
+        smooth = -logp.sum(axis=1)
+    else:
+        smooth = -(logp * _constant_like(weight, logp)).sum(axis=1)
+    if not keep.all():
+        smooth = smooth * keep.astype(logp.dtype)
+    if reduction == "none":
+        smooth = smooth.reshape(*out_shape) if out_shape != smooth.shape else smooth
+    elif reduction == "sum":
+        smooth = smooth.sum()
+    else:
+        if weight is None:
+            denom = np.asarray(keep.sum(), dtype=logp.dtype)
+        else:
+            denom = _constant_like(weight, logp)[t[keep]].sum(dtype=logp.dtype)
+        smooth = smooth.sum() / denom
+    return nll * (1 - label_smoothing) + smooth * (label_smoothing / n_classes)
+
+
+def _cross_entropy_probs(input: Tensor, target: np.ndarray, weight: Any, reduction: str,
+                         label_smoothing: float) -> Tensor:
+    """Cross entropy against class probabilities: −Σ_c w_c·p_c·log softmax(x)_c."""
+    axis = 0 if input.ndim == 1 else 1
+    n_classes = input.shape[axis]
+    logp = input.log_softmax(axis=axis)
+    p = target.astype(input.dtype, copy=False)
+    if label_smoothing:
+        p = p * (1 - label_smoothing) + label_smoothing / n_classes
+    if weight is not None:
+        w = _constant_like(weight, input)
+        if w.shape != (n_classes,):
+            raise ShapeError(f"cross_entropy: weight must have one entry per class "
+                             f"({n_classes}), got shape {w.shape}")
+        p = p * w.reshape((n_classes,) + (1,) * (input.ndim - axis - 1))
+    terms = logp * p.astype(input.dtype, copy=False)
+    if reduction == "none":
+        return -terms.sum(axis=axis)
+    if reduction == "sum":
+        return -terms.sum()
+    return -terms.sum() / (input.data.size // n_classes)
+
+
+def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None,
+                         size_average: Any = None, reduce: Any = None,
+                         reduction: str = "mean") -> Tensor:
+    """−w·(t·log x + (1−t)·log(1−x)) for probabilities x, as
+    `torch.nn.functional.binary_cross_entropy` (each log clamped to >= −100)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction("binary_cross_entropy", reduction)
+    output, target = _pair("binary_cross_entropy", input, target)
+    x = output.data
+    if x.size and (np.any(x < 0) or np.any(x > 1) or np.any(np.isnan(x))):
+        raise RuntimeError("binary_cross_entropy: all elements of input should be between "
+                           "0 and 1")
+    loss = _tensor.binary_cross_entropy(output, target.data)
+    if weight is not None:
+        loss = loss * np.broadcast_to(_constant_like(weight, output), loss.shape)
+    return _reduce("binary_cross_entropy", loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = None,
+                                     size_average: Any = None, reduce: Any = None,
+                                     reduction: str = "mean", pos_weight: Any = None) -> Tensor:
+    """BCE on logits, stable for any |x|: (1−t)·x − (1 + (pos_weight−1)·t)·log σ(x),
+    as `torch.nn.functional.binary_cross_entropy_with_logits`."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    output, target = _pair("binary_cross_entropy_with_logits", input, target)
+    t = target.data
+    log_sig = _tensor.logsigmoid(output)
+    if pos_weight is not None:
+        log_sig = log_sig * ((_constant_like(pos_weight, output) - 1) * t + 1)
+    loss = output * (1 - t) - log_sig
+    if weight is not None:
+        loss = loss * np.broadcast_to(_constant_like(weight, output), loss.shape)
+    return _reduce("binary_cross_entropy_with_logits", loss, reduction)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -11,6 +11,8 @@ import numpy as np
 from .._tensor import Tensor
 
 __all__ = ["Module", "Parameter"]
+
+_DEVICES = ("cpu", "cuda", "mps", "meta", "xpu", "hip")
 
 
 class Parameter(Tensor):
@@ -148,6 +150,68 @@ class Module:
             else:
                 p.grad.data = np.zeros_like(p.grad.data)
 
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call `fn` on every submodule (children first) and then on this module, as
+        PyTorch: `model.apply(init_weights)`."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Switch gradient tracking of every parameter on or off (freeze a model)."""
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """`to(dtype)`, `to("cpu")`, `to("cpu", dtype)` or `to(tensor)`: cast every
+        floating parameter (and its gradient) to a floating dtype, in place; "cpu" is
+        the only device."""
+        dtype = kwargs.pop("dtype", None)
+        device = kwargs.pop("device", None)
+        kwargs.pop("non_blocking", None)
+        if kwargs:
+            raise TypeError(f"Module.to: unexpected arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, str) and a.split(":")[0] in _DEVICES or (
+                    type(a).__name__ == "device"):
+                device = a
+            else:
+                dtype = a
+        if device is not None and str(device) != "cpu":
+            raise RuntimeError(f"Module.to: device {str(device)!r} is not available; "
+                               f"tinygrad_nn runs on the CPU only (use 'cpu')")
+        if dtype is None:
+            return self
+        try:
+            dt = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"Module.to: {dtype!r} is not a dtype or device") from None
+        if dt.kind != "f":
+            raise TypeError(f"Module.to only accepts floating point dtypes, but got "
+                            f"desired dtype={dt}")
+        for p in self.parameters():
+            if p.data.dtype.kind == "f" and p.data.dtype != dt:
+                p.data = p.data.astype(dt)
+                if p.grad is not None:
+                    p.grad.data = p.grad.data.astype(dt)
+                p._bump_version()
+        return self
+
+    def float(self) -> Module:
+        """Cast floating parameters to float32."""
+        return self.to(np.float32)
+
+    def double(self) -> Module:
+        """Cast floating parameters to float64."""
+        return self.to(np.float64)
+
+    def cpu(self) -> Module:
+        return self
+
     def train(self, mode: bool = True) -> Module:
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
@@ -199,11 +263,15 @@ class Module:
         if problems:
             raise RuntimeError(f"load_state_dict for {type(self).__name__}: "
                                + " | ".join(problems))
+        bad = [f"{k} has dtype {arr.dtype}" for k, arr in values.items()
+               if arr.dtype.kind not in "biuf"]
+        if bad:  # checked before anything is copied, so a bad file changes nothing
+            raise TypeError(f"load_state_dict for {type(self).__name__}: non-numeric "
+                            f"values: " + "; ".join(bad))
         for k, arr in values.items():
             p = own[k]
-            if arr.dtype.kind not in "biuf":
-                raise TypeError(f"load_state_dict: {k} has non-numeric dtype {arr.dtype}")
             p.data[...] = arr.astype(p.data.dtype, copy=False)
+            p._bump_version()
         return IncompatibleKeys(missing, unexpected)
 
     # ---------------------------------------------------------------- printing
