@@ -1370,14 +1370,6 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return out if bias is None else out + bias
 
 
-def squared_difference(first: Tensor, second: Tensor, reduce: str = "sum",
-                       scale: float | None = None) -> Tensor:
-    """`((first − second) ** 2).sum()` (or `.mean()`), times `scale` unless None."""
-    square = (first - second) ** 2
-    total = square.mean() if reduce == "mean" else square.sum()
-    return total if scale is None else total * scale
-
-
 def logsigmoid(x: Tensor) -> Tensor:
     """log σ(x), stable for any x (`nn.functional.logsigmoid`)."""
     return _apply(ops.LogSigmoid, (_float_input(x),))

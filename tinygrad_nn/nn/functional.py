@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import _tensor
-from .._tensor import Tensor, _wrap, linear, squared_difference, where
+from .._tensor import Tensor, _wrap, linear, where
 from .._tensor import generator as _global_generator
 from ..autograd import ShapeError
 
@@ -123,7 +123,7 @@ def squared_error(output: Tensor, target: Any) -> Tensor:
     """E = ½ Σ (target − output)², the text's error with the ½ it drops: then
     ∂E/∂output = −(target − output) = −e, so its gradients are exactly the text's."""
     output, target = _pair("squared_error", output, target)
-    return squared_difference(target, output, "sum", 0.5)  # ((target − output)**2).sum()*0.5
+    return ((target - output) ** 2).sum() * 0.5
 
 
 def mse_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any = None,
@@ -137,9 +137,7 @@ def mse_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any =
     output, target = _pair("mse_loss", input, target)
     if weight is not None:
         return _weighted("mse_loss", (output - target) ** 2, weight, reduction)
-    if reduction != "none":  # ((output − target)**2).mean() or .sum()
-        return squared_difference(output, target, reduction)
-    return (output - target) ** 2
+    return _reduce("mse_loss", (output - target) ** 2, reduction)
 
 
 def _constant_like(value: Any, like: Tensor) -> np.ndarray:

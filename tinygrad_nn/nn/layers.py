@@ -40,16 +40,6 @@ class Linear(Module):
     def forward(self, x: Tensor) -> Tensor:
         return F.linear(x, self.weight, self.bias)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        # Module.__call__ with forward inlined: the text's network calls this once per
-        # layer per sample (a subclass with its own forward takes the generic path)
-        if len(args) != 1 or kwargs or type(self).forward is not Linear.forward:
-            return Module.__call__(self, *args, **kwargs)
-        out = F.linear(args[0], self.weight, self.bias)
-        if out._ctx is not None:
-            self.__dict__["_trace"] = out._ctx.seq  # for draw_graph's layer boxes
-        return out
-
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
@@ -60,15 +50,6 @@ class Sigmoid(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return x.sigmoid()
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        # as Linear.__call__: Module.__call__ with forward inlined
-        if len(args) != 1 or kwargs or type(self).forward is not Sigmoid.forward:
-            return Module.__call__(self, *args, **kwargs)
-        out = args[0].sigmoid()
-        if out._ctx is not None:
-            self.__dict__["_trace"] = out._ctx.seq
-        return out
 
 
 class Tanh(Module):
@@ -202,16 +183,6 @@ class Sequential(Module):
             self.add_module(str(i), m)
 
     def forward(self, x: Any) -> Any:
-        for m in self._modules.values():
-            x = m(x)
-        return x
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        """Run the modules in order. Only leaf modules record their output's op (for
-        draw_graph's layer boxes), so a plain Sequential runs its loop directly."""
-        if len(args) != 1 or kwargs or type(self).forward is not Sequential.forward:
-            return Module.__call__(self, *args, **kwargs)
-        x = args[0]
         for m in self._modules.values():
             x = m(x)
         return x

@@ -90,7 +90,7 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         out = self.forward(*args, **kwargs)
-        if type(out) is Tensor:
+        if isinstance(out, Tensor):
             fn = out._ctx
             if fn is not None:
                 # the number of the op that made the latest output lets draw_graph group
