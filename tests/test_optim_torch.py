@@ -122,6 +122,15 @@ def test_update_reads_hyperparameters_from_the_group_each_call():
     np.testing.assert_allclose(p.data, [-1.6, -1.6])
 
 
+def test_named_parameters_and_state_defaultdict_like_torch():
+    model = nn.Linear(2, 1)
+    opt = optim.SGD(model.named_parameters(), lr=0.1, momentum=0.9)
+    assert opt.param_groups[0]["param_names"] == ["weight", "bias"]
+    assert opt.state[model.weight] == {}
+    topt = torch.optim.SGD(torch.nn.Linear(2, 1).named_parameters(), lr=0.1)
+    assert topt.param_groups[0]["param_names"] == ["weight", "bias"]
+
+
 def test_zero_grad_sets_none_by_default():
     p = nn.Parameter(np.zeros(2))
     opt = optim.RMSprop([p])
