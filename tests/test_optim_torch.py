@@ -227,6 +227,22 @@ def test_scheduler_rates_equal_torch_epoch_by_epoch(name, kw):
         assert [g["lr"] for g in opt.param_groups] == s.get_last_lr()
 
 
+def test_two_schedulers_on_one_optimizer_chain_like_torch():
+    (opt, a), (topt, ta) = _pair("StepLR", dict(step_size=3, gamma=0.5))
+    b = L.ExponentialLR(opt, 0.9)
+    tb = torch.optim.lr_scheduler.ExponentialLR(topt, 0.9)
+    c = L.CosineAnnealingLR(opt, T_max=5)
+    tc = torch.optim.lr_scheduler.CosineAnnealingLR(topt, T_max=5)
+    for _ in range(30):
+        opt.step()
+        topt.step()
+        for s, ts in ((a, ta), (b, tb), (c, tc)):
+            s.step()
+            ts.step()
+        np.testing.assert_allclose([g["lr"] for g in opt.param_groups],
+                                   [g["lr"] for g in topt.param_groups], rtol=1e-13)
+
+
 @pytest.mark.parametrize("name, kw", [c for c in SCHED_CASES if c[0] != "LambdaLR"])
 def test_scheduler_state_dict_round_trip_continues(name, kw):
     (opt, s), _ = _pair(name, kw)
