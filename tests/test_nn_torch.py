@@ -348,6 +348,17 @@ def test_module_list():
     assert net(Tensor(np.ones((2, 4)))).shape == (2, 4)
     with pytest.raises(TypeError):
         layers.append("relu")
+    ours = nn.ModuleList([nn.Linear(4, 4) for _ in range(3)] + [nn.ReLU(), nn.ReLU(),
+                                                                  nn.Linear(1, 1)])
+    theirs = torch.nn.ModuleList([torch.nn.Linear(4, 4) for _ in range(3)]
+                                 + [torch.nn.ReLU(), torch.nn.ReLU(), torch.nn.Linear(1, 1)])
+    assert repr(ours) == repr(theirs) and repr(nn.ModuleList()) == "ModuleList()"
+    for name in ("MSELoss", "CrossEntropyLoss", "BCEWithLogitsLoss"):
+        assert repr(getattr(nn, name)(reduction="sum")) == repr(
+            getattr(torch.nn, name)(reduction="sum"))
+    for name, args in [("Softmax", (1,)), ("LeakyReLU", (0.2,)), ("Flatten", ()),
+                       ("Identity", ()), ("LogSoftmax", (0,)), ("ReLU", ())]:
+        assert repr(getattr(nn, name)(*args)) == repr(getattr(torch.nn, name)(*args))
     with pytest.raises(IndexError):
         layers[10]
     with pytest.raises(NotImplementedError):

@@ -122,6 +122,15 @@ def test_update_reads_hyperparameters_from_the_group_each_call():
     np.testing.assert_allclose(p.data, [-1.6, -1.6])
 
 
+def test_named_parameters_and_state_defaultdict_like_torch():
+    model = nn.Linear(2, 1)
+    opt = optim.SGD(model.named_parameters(), lr=0.1, momentum=0.9)
+    assert opt.param_groups[0]["param_names"] == ["weight", "bias"]
+    assert opt.state[model.weight] == {}
+    topt = torch.optim.SGD(torch.nn.Linear(2, 1).named_parameters(), lr=0.1)
+    assert topt.param_groups[0]["param_names"] == ["weight", "bias"]
+
+
 def test_zero_grad_sets_none_by_default():
     p = nn.Parameter(np.zeros(2))
     opt = optim.RMSprop([p])
@@ -216,6 +225,22 @@ def test_scheduler_rates_equal_torch_epoch_by_epoch(name, kw):
         assert s.last_epoch == ts.last_epoch
         np.testing.assert_allclose(s.get_last_lr(), ts.get_last_lr(), rtol=1e-15, atol=0)
         assert [g["lr"] for g in opt.param_groups] == s.get_last_lr()
+
+
+def test_two_schedulers_on_one_optimizer_chain_like_torch():
+    (opt, a), (topt, ta) = _pair("StepLR", dict(step_size=3, gamma=0.5))
+    b = L.ExponentialLR(opt, 0.9)
+    tb = torch.optim.lr_scheduler.ExponentialLR(topt, 0.9)
+    c = L.CosineAnnealingLR(opt, T_max=5)
+    tc = torch.optim.lr_scheduler.CosineAnnealingLR(topt, T_max=5)
+    for _ in range(30):
+        opt.step()
+        topt.step()
+        for s, ts in ((a, ta), (b, tb), (c, tc)):
+            s.step()
+            ts.step()
+        np.testing.assert_allclose([g["lr"] for g in opt.param_groups],
+                                   [g["lr"] for g in topt.param_groups], rtol=1e-13)
 
 
 @pytest.mark.parametrize("name, kw", [c for c in SCHED_CASES if c[0] != "LambdaLR"])

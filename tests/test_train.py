@@ -7,7 +7,7 @@ import tinygrad_nn as tg
 from tinygrad_nn import Tensor, nn, optim
 from tinygrad_nn.book import BookNetwork
 from tinygrad_nn.optim import lr_scheduler
-from tinygrad_nn.train import evaluate, fit, fit_book
+from tinygrad_nn.train import evaluate, fit, fit_book, linear_decay
 
 
 def blobs(n=200, seed=0):
@@ -46,6 +46,37 @@ def test_scheduler_stepped_per_step_sets_the_learning_rate():
     np.testing.assert_allclose(h.learning_rate, [1 - 0.9 * 0.49, 1 - 0.9 * 0.99], rtol=1e-12)
     assert sched.last_epoch == 100
     np.testing.assert_allclose(opt.param_groups[0]["lr"], 0.1, rtol=1e-12)
+
+
+def test_linear_decay_schedule_sets_the_learning_rate():
+    X, y = blobs(50)
+    model = small_model()
+    opt = optim.SGD(model.parameters(), lr=1.0)
+    h = fit(model, opt, (X, y), epochs=2, lr_schedule=linear_decay(1.0, 0.1), num_classes=3,
+            progress=False)
+    assert h.learning_rate[0] > h.learning_rate[1] > 0.1
+    assert opt.param_groups[0]["lr"] == h.learning_rate[-1]
+
+
+def test_linear_lr_per_step_is_the_linear_decay_schedule():
+    X, y = blobs(40)
+    runs = []
+    for use_scheduler in (False, True):
+        model = small_model()
+        opt = optim.SGD(model.parameters(), lr=1.0)
+        if use_scheduler:
+            sched = lr_scheduler.LinearLR(opt, 1.0, 0.05, total_iters=3 * 40)
+            h = fit(model, opt, (X, y), epochs=3, scheduler=sched, scheduler_interval="step",
+                    num_classes=3, progress=False)
+        else:
+            h = fit(model, opt, (X, y), epochs=3, lr_schedule=linear_decay(1.0, 0.05),
+                    num_classes=3, progress=False)
+        runs.append((h.learning_rate, [p.data.copy() for p in model.parameters()]))
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-13)
+    for a, b in zip(runs[0][1], runs[1][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-5)
+    with pytest.raises(ValueError, match="not both"):
+        fit(small_model(), opt, (X, y), scheduler=sched, lr_schedule=linear_decay(1, 0))
 
 
 def test_scheduler_stepped_per_epoch_and_plateau():

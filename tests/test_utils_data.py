@@ -156,3 +156,15 @@ def test_concat_dataset():
     assert int(cat[3][1].data) == 0 and int(cat[-1][1].data) == 1
     with pytest.raises(IndexError):
         cat[5]
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(shuffle=True), dict(shuffle=True, drop_last=True)])
+def test_tensor_dataset_fast_path_equals_the_general_path(kw):
+    ds = _ds(11)
+    fast = DataLoader(ds, batch_size=3, generator=np.random.default_rng(4), **kw)
+    slow = DataLoader(ds, batch_size=3, generator=np.random.default_rng(4),
+                      collate_fn=default_collate, **kw)
+    for _ in range(2):
+        for (xa, ya), (xb, yb) in zip(fast, slow, strict=True):
+            np.testing.assert_array_equal(xa.data, xb.data)
+            assert ya.data.dtype == yb.data.dtype and ya.data.tolist() == yb.data.tolist()

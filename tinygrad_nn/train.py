@@ -23,7 +23,7 @@ from .optim import Optimizer
 from .optim.lr_scheduler import ReduceLROnPlateau
 from .utils.data import DataLoader, TensorDataset
 
-__all__ = ["History", "fit", "fit_book", "evaluate", "predict", "make_loader"]
+__all__ = ["History", "fit", "fit_book", "evaluate", "predict", "make_loader", "linear_decay"]
 
 _INTERVALS = ("epoch", "step")
 
@@ -45,6 +45,13 @@ class History:
     @property
     def samples_per_second(self) -> float:
         return self.samples / self.seconds if self.seconds > 0 else 0.0
+
+
+def linear_decay(start: float, end: float) -> Callable[[float], float]:
+    """Learning rate falling linearly from `start` to `end` over the run (progress 0..1),
+    for `fit(lr_schedule=...)`; `optim.lr_scheduler.LinearLR` stepped per step is the same
+    schedule as a scheduler."""
+    return lambda progress: start + (end - start) * progress
 
 
 def make_loader(data: Any, batch_size: int = 1, shuffle: bool = True,
@@ -189,10 +196,11 @@ def _run(epochs: int, n: int, step: Callable, state: Callable, restore: Callable
 
 
 def fit(model: Module, optimizer: Optimizer, data: Any, epochs: int = 1,
-        batch_size: int = 1, loss: Any = "squared_error", scheduler: Any = None,
-        scheduler_interval: str = "epoch", shuffle: bool = True, seed: Any = 0,
-        validation: tuple | None = None, progress: bool | None = None,
-        checkpoint: Callable | None = None, num_classes: int = 10) -> History:
+        batch_size: int = 1, loss: Any = "squared_error", lr_schedule: Callable | None = None,
+        shuffle: bool = True, seed: Any = 0, validation: tuple | None = None,
+        progress: bool | None = None, checkpoint: Callable | None = None,
+        num_classes: int = 10, *, scheduler: Any = None,
+        scheduler_interval: str = "epoch") -> History:
     """Train `model` on `data` with `optimizer`; returns a History.
 
     `data` is a DataLoader yielding (inputs, labels) batches, or an (X, y) pair, batched
@@ -201,7 +209,9 @@ def fit(model: Module, optimizer: Optimizer, data: Any, epochs: int = 1,
     error on 0.01/0.99 targets by default), `zero_grad`, `backward`, `step`. A
     `scheduler` (from `optim.lr_scheduler`) is stepped after every epoch, or after every
     optimizer step with `scheduler_interval="step"`; ReduceLROnPlateau is stepped each
-    epoch with the epoch's mean training loss. A non-finite loss stops the run and
+    epoch with the epoch's mean training loss. (The older `lr_schedule(progress)`, a
+    function of the run's progress 0..1 such as `linear_decay`, still works: it sets every
+    group's rate before each step.) A non-finite loss stops the run and
     restores the weights of the last good epoch (`history.diverged`); Ctrl-C stops it
     cleanly (`history.interrupted`). `checkpoint(epoch, history)` runs after each good epoch.
     """
@@ -209,17 +219,27 @@ def fit(model: Module, optimizer: Optimizer, data: Any, epochs: int = 1,
         raise ValueError(f"fit: scheduler_interval must be one of {_INTERVALS}, got "
                          f"{scheduler_interval!r}")
     _check_run(epochs, batch_size)
+    if scheduler is not None and lr_schedule is not None:
+        raise ValueError("fit: give a scheduler or an lr_schedule, not both")
     loader = make_loader(data, batch_size, shuffle, seed)
     loss_fn = _loss_fn(loss, num_classes)
+    total_steps = epochs * len(loader)
+    done = [0]
     params = [p for g in optimizer.param_groups for p in g["params"]]
     plateau = isinstance(scheduler, ReduceLROnPlateau)
     per_step = scheduler is not None and not plateau and scheduler_interval == "step"
     per_epoch = scheduler is not None and not per_step
 
     def lr_now() -> float:
+        """The first group's rate for this step (set first by an `lr_schedule`)."""
+        if lr_schedule is not None:
+            lr = lr_schedule(done[0] / total_steps)
+            for g in optimizer.param_groups:
+                g["lr"] = lr
         return optimizer.param_groups[0]["lr"]
 
     def after_step() -> None:
+        done[0] += 1
         if per_step:
             scheduler.step()
 

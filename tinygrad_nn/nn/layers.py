@@ -283,6 +283,24 @@ class ModuleList(Module):
             self.append(m)
         return self
 
+    def __repr__(self) -> str:
+        """As PyTorch: runs of equal modules are shown once, `(0-2): 3 x Linear(...)`."""
+        reprs = [repr(m) for m in self]
+        if not reprs:
+            return "ModuleList()"
+        runs: list = []  # [first index, last index, repr]
+        for i, r in enumerate(reprs):
+            if runs and runs[-1][2] == r:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, r])
+        lines = []
+        for a, b, r in runs:
+            head = f"({a})" if a == b else f"({a}-{b}): {b - a + 1} x"
+            text = f"{head}: {r}" if a == b else f"{head} {r}"
+            lines.append("  " + text.replace("\n", "\n  "))
+        return "ModuleList(\n" + "\n".join(lines) + "\n)"
+
     def insert(self, index: int, module: Module) -> None:
         mods = list(self._modules.values())
         mods.insert(index, self._check(module, "insert"))

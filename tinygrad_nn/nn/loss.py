@@ -21,9 +21,6 @@ class _Loss(Module):
         self.reduction = _legacy_reduction(size_average, reduce, reduction)
         F._check_reduction(type(self).__name__, self.reduction)
 
-    def extra_repr(self) -> str:
-        return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
-
 
 class _WeightedLoss(_Loss):
     def __init__(self, weight: Any = None, size_average: Any = None, reduce: Any = None,
