@@ -93,7 +93,20 @@ def gradcheck(fn, arrays):
     """tinygrad_nn.gradcheck of `fn` in float64 (floating inputs require grad)."""
     ts = [make(tg, np.asarray(a).astype(np.float64) if np.asarray(a).dtype.kind == "f"
                else np.asarray(a), True) for a in arrays]
-    assert tg.gradcheck(lambda *xs: outputs(fn(tg, *xs))[0], ts)
+    assert tg.gradcheck(lambda *xs: one_output(fn(tg, *xs)), ts)
+
+
+def one_output(out):
+    """`out`, or for a tuple of tensors the weighted total of those that need grad."""
+    outs = outputs(out)
+    if len(outs) == 1:
+        return outs[0]
+    total = None
+    for o in outs:
+        if o.requires_grad:
+            term = (o * upstream(tuple(o.shape), to_np(o).dtype)).sum()
+            total = term if total is None else total + term
+    return total
 
 
 def raises_like_torch(fn, *also, match=()):
