@@ -147,7 +147,7 @@ def test_normal_and_uniform_in_place(dtype):
 
 LEAF_OPS = dict(INPLACE, **AUGMENTED, normal_=lambda t, o: t.normal_(),
                 uniform_=lambda t, o: t.uniform_(),
-                setitem=lambda t, o: t.__setitem__(0, 1.0))
+                setitem=lambda t, o: (t.__setitem__(0, 1.0), t)[1])
 
 
 @pytest.mark.parametrize("name", list(LEAF_OPS))
@@ -256,12 +256,6 @@ def test_inplace_on_non_leaf_bumps_version_and_keeps_object():
 
 
 # hazards: change a saved tensor between forward and backward
-def _leaf_change(t, op):
-    """Change a leaf (or anything) in place without recording (as a user would)."""
-    with (torch.no_grad() if isinstance(t, torch.Tensor) else tg.no_grad()):
-        op(t)
-
-
 HAZARDS = {
     # saved outputs changed by a recorded in-place op
     "sigmoid_out": lambda m, x, w: x.sigmoid().mul_(2),
@@ -273,39 +267,46 @@ HAZARDS = {
     "log_softmax_out": lambda m, x, w: x.log_softmax(1).add_(1),
     "pow_tensor_out": lambda m, x, w: (x.exp() ** w).mul_(2),
     # saved inputs changed (leaves under no_grad, or non-leaves in place)
-    "mul_input": lambda m, x, w: _then(x * w, lambda: _leaf_change(w, lambda t: t.add_(1))),
+    "mul_input": lambda m, x, w: _changed(x * w, w, "add_", 1),
     "mul_nonleaf_input": lambda m, x, w: _then_val(x * 2, lambda y: (y * w, y.add_(1))[0]),
-    "matmul_weight": lambda m, x, w: _then(x @ w.T, lambda: _leaf_change(w, lambda t: t.mul_(2))),
-    "div_input": lambda m, x, w: _then(x / (w * w + 1), lambda: _leaf_change(x, lambda t: t.add_(1))),
+    "matmul_weight": lambda m, x, w: _changed(x @ w.T, w, "mul_", 2),
+    "div_input": lambda m, x, w: _changed(x / (w * w + 1), x, "add_", 1),
     "div_denominator": lambda m, x, w: _then_val(w * w + 1, lambda d: (x / d, d.mul_(2))[0]),
-    "pow_number_input": lambda m, x, w: _then(x ** 2, lambda: _leaf_change(x, lambda t: t.add_(1))),
-    "log_input": lambda m, x, w: _then((x * x + 1).log(), lambda: _leaf_change(x, lambda t: t.mul_(0))),
+    "pow_number_input": lambda m, x, w: _changed(x ** 2, x, "add_", 1),
+    "log_input": lambda m, x, w: _changed((x * x + 1).log(), x, "mul_", 0),
     "log_nonleaf_input": lambda m, x, w: _then_val(x * x + 1, lambda y: (y.log(), y.mul_(2))[0]),
-    "sigmoid_input": lambda m, x, w: _then(x.sigmoid(), lambda: _leaf_change(x, lambda t: t.add_(1))),
-    "abs_input": lambda m, x, w: _then(x.abs(), lambda: _leaf_change(x, lambda t: t.mul_(-1))),
-    "max_input": lambda m, x, w: _then(x.amax(1), lambda: _leaf_change(x, lambda t: t.mul_(2))),
-    "square_input": lambda m, x, w: _then(x.square(), lambda: _leaf_change(x, lambda t: t.add_(1))),
+    "sigmoid_input": lambda m, x, w: _changed(x.sigmoid(), x, "add_", 1),
+    "abs_input": lambda m, x, w: _changed(x.abs(), x, "mul_", -1),
+    "max_input": lambda m, x, w: _changed(x.amax(1), x, "mul_", 2),
+    "square_input": lambda m, x, w: _changed(x.square(), x, "add_", 1),
     "zero_after_mul": lambda m, x, w: _then_val(x + 0, lambda y: (y * y, y.zero_())[0]),
     "setitem_saved": lambda m, x, w: _then_val(x * 1, lambda y: (y.sigmoid() * 1,
                                                                  y.__setitem__(0, 0.0))[0]),
     "twice_mul_": lambda m, x, w: _then_val(x * 1, lambda y: y.mul_(y.detach())),
     "copy_into_saved": lambda m, x, w: _then_val(x * 1, lambda y: (y * y, y.copy_(w))[0]),
     # changes that torch allows: nothing saved needs the changed tensor
-    "add_input": lambda m, x, w: _then(x + w, lambda: _leaf_change(w, lambda t: t.mul_(2))),
-    "sub_input": lambda m, x, w: _then(x - w, lambda: _leaf_change(x, lambda t: t.mul_(2))),
-    "mul_number_input": lambda m, x, w: _then(x * 2, lambda: _leaf_change(x, lambda t: t.add_(1))),
-    "div_number_input": lambda m, x, w: _then(x / 2, lambda: _leaf_change(x, lambda t: t.add_(1))),
-    "neg_input": lambda m, x, w: _then(-x, lambda: _leaf_change(x, lambda t: t.add_(1))),
-    "sum_input": lambda m, x, w: _then(x.sum(1), lambda: _leaf_change(x, lambda t: t.add_(1))),
-    "mean_input": lambda m, x, w: _then(x.mean(), lambda: _leaf_change(x, lambda t: t.add_(1))),
-    "reshape_input": lambda m, x, w: _then(x.reshape(3, 2), lambda: _leaf_change(x, lambda t: t.add_(1))),
-    "index_input": lambda m, x, w: _then(x[0], lambda: _leaf_change(x, lambda t: t.add_(1))),
-    "exp_input": lambda m, x, w: _then(x.exp(), lambda: _leaf_change(x, lambda t: t.add_(1))),
+    "add_input": lambda m, x, w: _changed(x + w, w, "mul_", 2),
+    "sub_input": lambda m, x, w: _changed(x - w, x, "mul_", 2),
+    "mul_number_input": lambda m, x, w: _changed(x * 2, x, "add_", 1),
+    "div_number_input": lambda m, x, w: _changed(x / 2, x, "add_", 1),
+    "neg_input": lambda m, x, w: _changed(-x, x, "add_", 1),
+    "sum_input": lambda m, x, w: _changed(x.sum(1), x, "add_", 1),
+    "mean_input": lambda m, x, w: _changed(x.mean(), x, "add_", 1),
+    "reshape_input": lambda m, x, w: _changed(x.reshape(3, 2), x, "add_", 1),
+    "index_input": lambda m, x, w: _changed(x[0], x, "add_", 1),
+    "exp_input": lambda m, x, w: _changed(x.exp(), x, "add_", 1),
     "rdiv_nonleaf": lambda m, x, w: _then_val(x * 2 + 5, lambda d: (2 / d, d.add_(1))[0]),
     "add_nonleaf": lambda m, x, w: _then_val(x * 2, lambda y: (y + w, y.add_(1))[0]),
     "sigmoid_then_unsaved": lambda m, x, w: _then_val(x.sigmoid(), lambda s: (s * 2).add_(1)),
     "unrelated_tensor": lambda m, x, w: _then(x * w, lambda: m.zeros(3).add_(1)),
 }
+
+
+def _changed(out, t, method, *args):
+    """Return `out` after changing `t` in place untracked (under no_grad), as a user would."""
+    with (torch.no_grad() if isinstance(t, torch.Tensor) else tg.no_grad()):
+        getattr(t, method)(*args)
+    return out
 
 
 def _then(out, change):
