@@ -537,3 +537,40 @@ def test_inplace_through_a_view_changes_the_base_gradient_as_torch():
 def test_check_helper_still_compares_recorded_inplace():
     # a plain comparison through the shared helper (catches a helper regression)
     check(lambda m, a: (a * 1).add_(1) * a, [np.array([1.0, 2.0])], np.float64)
+
+
+def test_manual_sgd_over_parameters_matches_torch():
+    # the classic loop: for p in model.parameters(): p -= lr * p.grad (under no_grad)
+    def train(lib):
+        rng = np.random.default_rng(3)
+        x, y = rng.normal(size=(8, 3)), rng.normal(size=(8, 2))
+        model = lib.nn.Linear(3, 2).double()
+        with lib.no_grad():
+            model.weight.copy_(lib.tensor(rng.normal(size=(2, 3))))
+            model.bias.copy_(lib.tensor(rng.normal(size=2)))
+        params = list(model.parameters())
+        x, y = lib.tensor(x), lib.tensor(y)
+        for _ in range(5):
+            loss = ((model(x) - y) ** 2).mean()
+            loss.backward()
+            with lib.no_grad():
+                for p in model.parameters():
+                    p -= 0.1 * p.grad
+                    p.grad.zero_()
+        assert all(a is b for a, b in zip(params, model.parameters()))
+        assert all(p.requires_grad and p.is_leaf for p in params)
+        return [to_np(p).copy() for p in params] + [to_np(loss)]
+
+    for ours, theirs in zip(train(tg), train(torch)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
+def test_nn_init_works_under_grad_mode_in_place():
+    w = nn.Linear(4, 3).weight
+    arr, v = w.data, w._version
+    for init in [lambda t: nn.init.normal_(t), lambda t: nn.init.uniform_(t, -1, 1),
+                 lambda t: nn.init.zeros_(t), lambda t: nn.init.constant_(t, 0.5)]:
+        assert tg.is_grad_enabled()
+        assert init(w) is w
+    assert w.data is arr and w.requires_grad and w.is_leaf and w._version > v
+    assert np.all(w.data == 0.5)
