@@ -544,7 +544,7 @@ def test_manual_sgd_over_parameters_matches_torch():
     def train(lib):
         rng = np.random.default_rng(3)
         x, y = rng.normal(size=(8, 3)), rng.normal(size=(8, 2))
-        model = lib.nn.Linear(3, 2).double()
+        model = lib.nn.Linear(3, 2, dtype=np.float64 if lib is tg else torch.float64)
         with lib.no_grad():
             model.weight.copy_(lib.tensor(rng.normal(size=(2, 3))))
             model.bias.copy_(lib.tensor(rng.normal(size=2)))
