@@ -245,7 +245,7 @@ def test_transpose_out_of_range_axis_raises(shape, axes):
     lambda m: m.zeros(2, 3).reshape(5), lambda m: m.zeros(2, 3).expand(3, 3),
     lambda m: m.zeros(2, 3).expand(2), lambda m: m.cat([m.zeros(2, 3), m.zeros(2, 4)]),
     lambda m: m.stack([m.zeros(2, 3), m.zeros(3, 2)]),
-    lambda m: m.where(m.zeros(2) > 0, m.zeros(3), m.zeros(2)),
+    lambda m: m.where(m.zeros(2, 3) > 0, m.zeros(4), m.zeros(2, 3)),
     lambda m: m.zeros(2, 3).split([1, 2]), lambda m: m.zeros(2, 3).repeat(2),
 ])
 def test_shape_errors_are_value_errors_naming_the_shapes(call):
