@@ -89,8 +89,6 @@ CASES = {
     "mm_2d_batched": (lambda m, a, b: a @ b, [(3, 4), (2, 4, 5)], "normal"),
     "mm_1d_batched": (lambda m, a, b: a @ b, [(4,), (2, 4, 3)], "normal"),
     "mm_batched_1d": (lambda m, a, b: a @ b, [(2, 3, 4), (4,)], "normal"),
-    "matmul_fn": (lambda m, a, b: m.matmul(a, b), [(2, 3), (3, 2)], "normal"),
-    "matmul_method": (lambda m, a, b: a.matmul(b), [(2, 3), (3,)], "normal"),
     # reductions without a dim
     "sum": (lambda m, a: a.sum(), [(2, 3)], "normal"),
     "mean": (lambda m, a: a.mean(), [(2, 3)], "normal"),
