@@ -203,3 +203,11 @@ def test_tensor_of_bad_data_raises(bad):
 def test_repeated_axes_raise(call):
     with pytest.raises((ValueError, RuntimeError, IndexError)):
         call()
+
+
+@pytest.mark.parametrize("fn", [lambda x: x.reshape(6), lambda x: x[0], lambda x: x.T,
+                                lambda x: x.view(3, 2), lambda x: x.squeeze()])
+def test_gradcheck_of_a_view_of_its_input(fn):
+    # the finite differences must copy f(x+eps) before perturbing x again: a view's output
+    # shares the input's array (it used to give 0 and fail a right gradient)
+    assert tg.gradcheck(fn, [tg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)])
