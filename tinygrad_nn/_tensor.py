@@ -17,7 +17,7 @@ from weakref import ref as _weakref
 import numpy as np
 
 from . import autograd, ops
-from .autograd import ShapeError, _grad_mode, next_seq, run_backward
+from .autograd import AxisError, ShapeError, _grad_mode, next_seq, run_backward
 
 __all__ = ["Tensor", "tensor", "from_numpy", "zeros", "ones", "empty", "full", "eye",
            "arange", "linspace", "rand", "randn", "randint", "zeros_like", "ones_like",
@@ -1061,7 +1061,7 @@ class Tensor:
         if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
             raise TypeError(f"unsqueeze: dim must be an int, got {dim!r}")
         if not -self.ndim - 1 <= dim <= self.ndim:
-            raise ShapeError(f"unsqueeze: dim {dim} is out of range for a tensor of "
+            raise AxisError(f"unsqueeze: dim {dim} is out of range for a tensor of "
                              f"{self.ndim} dimension(s)")
         dim = dim % (self.ndim + 1)
         return self.reshape(*self.shape[:dim], 1, *self.shape[dim:])
@@ -1443,7 +1443,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                              f"has {tensors[0].shape} and tensor {i} has {t.shape}")
     ndim = tensors[0].ndim
     if not -ndim - 1 <= dim <= ndim:
-        raise ShapeError(f"stack: dim {dim} is out of range for tensors of {ndim} dims")
+        raise AxisError(f"stack: dim {dim} is out of range for tensors of {ndim} dims")
     return cat([t.unsqueeze(dim) for t in tensors], dim % (ndim + 1))
 
 

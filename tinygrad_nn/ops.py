@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .autograd import Function, ShapeError, unbroadcast
+from .autograd import AxisError, Function, ShapeError, unbroadcast
 
 # 2-D products go to `numpy.dot`, the text's own call: it hands every 2-D shape to BLAS,
 # while `numpy.matmul` takes a slow loop for some (an outer product δ·xᵀ with an inner size
@@ -35,7 +35,7 @@ def _axes(axis, ndim: int, op: str) -> tuple:
         if isinstance(ax, bool) or not isinstance(ax, (int, np.integer)):
             raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
         if not -max(ndim, 1) <= ax < max(ndim, 1):
-            raise ShapeError(f"{op}: axis {ax} is out of range for a tensor of {ndim} "
+            raise AxisError(f"{op}: axis {ax} is out of range for a tensor of {ndim} "
                              f"dimension(s)")
         out.append(int(ax) % max(ndim, 1))
     if len(set(out)) != len(out):
@@ -652,8 +652,9 @@ class Transpose(Function):
             norm = [int(x) % a.ndim if -a.ndim <= x < a.ndim else None for x in axes] \
                 if a.ndim else [None] * len(axes)
             if len(axes) != a.ndim or sorted(map(str, norm)) != sorted(map(str, range(a.ndim))):
-                raise ShapeError(f"transpose: axes {axes} are not a permutation of the "
-                                 f"{a.ndim} axes of shape {a.shape}")
+                error = AxisError if None in norm else ShapeError  # out of range: IndexError
+                raise error(f"transpose: axes {axes} are not a permutation of the {a.ndim} "
+                            f"axes of shape {a.shape}")
             axes = tuple(norm)
         self.axes = self.info = axes
         return a.transpose(axes)
