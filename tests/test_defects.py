@@ -211,3 +211,14 @@ def test_gradcheck_of_a_view_of_its_input(fn):
     # the finite differences must copy f(x+eps) before perturbing x again: a view's output
     # shares the input's array (it used to give 0 and fail a right gradient)
     assert tg.gradcheck(fn, [tg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)])
+
+
+@pytest.mark.parametrize("cast, dtype", [
+    (lambda t: t.long(), np.int64), (lambda t: t.int(), np.int32), (lambda t: t.bool(), np.bool_),
+    (lambda t: t.to(np.int64), np.int64), (lambda t: t.type(np.int32), np.int32)])
+def test_casting_a_grad_tensor_to_integer_or_bool_records_nothing(cast, dtype):
+    # was: `x.long()` of a float x that requires grad came back requiring grad (grad_fn Cast)
+    x = tg.tensor([1.5, -2.5], requires_grad=True)
+    out = cast(x)
+    assert not out.requires_grad and out.is_leaf and out.dtype == dtype
+    assert not torch.tensor([1.5, -2.5], requires_grad=True).long().requires_grad

@@ -214,6 +214,7 @@ def _apply(op: type, inputs: Sequence[Any], const: tuple | None = None, **attrs:
     record = True in needs and op.differentiable and _grad_mode.enabled
     fn.needs = needs if record else [False] * len(needs)  # forward saves only what's needed
     out = _wrap(np.asarray(fn.forward(*arrays, **attrs)))
+    record = record and out._data.dtype.kind == "f"  # int/bool results never require grad
     if out._data.base is not None:
         _share_version_if_view(out, inputs, op, attrs)
     if record:
