@@ -595,11 +595,12 @@ class Var(Function):
 
 class Softmax(Function):
     def forward(self, a, dim=-1):
+        axes = _axes(dim, a.ndim, "softmax")  # a 0-d tensor takes dim 0 or -1, as PyTorch
         if a.ndim == 0:  # the softmax of one number is 1 (as PyTorch)
             self.out = out = np.ones_like(a)
             self.axis = None
             return out
-        (self.axis,) = _axes(dim, a.ndim, "softmax")
+        (self.axis,) = axes
         e = np.exp(a - a.max(axis=self.axis, keepdims=True))
         self.out = out = e / e.sum(axis=self.axis, keepdims=True)
         self.info = self.axis
@@ -612,11 +613,12 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     def forward(self, a, dim=-1):
+        axes = _axes(dim, a.ndim, "log_softmax")  # a 0-d tensor takes dim 0 or -1, as PyTorch
         if a.ndim == 0:
             self.out = out = np.zeros_like(a)
             self.axis = None
             return out
-        (self.axis,) = _axes(dim, a.ndim, "log_softmax")
+        (self.axis,) = axes
         shifted = a - a.max(axis=self.axis, keepdims=True)
         self.out = out = shifted - np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
         self.info = self.axis
