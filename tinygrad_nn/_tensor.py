@@ -944,15 +944,17 @@ class Tensor:
             keepdims: bool | None = None) -> Any:
         return self._max_or_min("min", dim, keepdim, axis, keepdims)
 
-    def argmax(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+    def argmax(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+               keepdims: bool | None = None) -> Tensor:
         dim = _dim_arg(dim, axis, "argmax")
         self._reduce_dims(dim, "argmax")
-        return _apply(ops.Argmax, (self,), dim=dim, keepdim=bool(keepdim))
+        return _apply(ops.Argmax, (self,), dim=dim, keepdim=bool(keepdim) or bool(keepdims))
 
-    def argmin(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+    def argmin(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+               keepdims: bool | None = None) -> Tensor:
         dim = _dim_arg(dim, axis, "argmin")
         self._reduce_dims(dim, "argmin")
-        return _apply(ops.Argmin, (self,), dim=dim, keepdim=bool(keepdim))
+        return _apply(ops.Argmin, (self,), dim=dim, keepdim=bool(keepdim) or bool(keepdims))
 
     def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: Any = None, axis: Any = None, keepdims: bool | None = None) -> Tensor:
@@ -1067,9 +1069,9 @@ class Tensor:
         dim = dim % (self.ndim + 1)
         return self.reshape(*self.shape[:dim], 1, *self.shape[dim:])
 
-    def squeeze(self, dim: Any = None) -> Tensor:
+    def squeeze(self, dim: Any = None, *, axis: Any = None) -> Tensor:
         """Drop axes of size 1 (only `dim`, when given; one of another size stays)."""
-        axes = ops._axes(dim, self.ndim, "squeeze")
+        axes = ops._axes(_dim_arg(dim, axis, "squeeze"), self.ndim, "squeeze")
         return self.reshape(*(n for i, n in enumerate(self.shape) if not (i in axes and n == 1)))
 
     def permute(self, *dims: Any) -> Tensor:
@@ -1407,8 +1409,9 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002
                          f"cannot be broadcast together") from None
 
 
-def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
     """Join tensors along an existing dim (dtypes promote as in an op)."""
+    dim = dim if axis is None else axis  # NumPy's axis= is PyTorch's dim=
     tensors = list(tensors)
     if not tensors:
         raise ValueError("cat: expected a non-empty sequence of tensors")
@@ -1431,8 +1434,9 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return _apply(ops.Cat, inputs, dim=axis)
 
 
-def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
     """Join tensors of one shape along a new dim."""
+    dim = dim if axis is None else axis  # NumPy's axis= is PyTorch's dim=
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack: expected a non-empty sequence of tensors")
