@@ -1042,7 +1042,7 @@ class Tensor:
         return _apply(ops.Reshape, (self,), shape=_dims(shape, "reshape"))
 
     def view(self, *shape: Any) -> Tensor:
-        return _apply(ops.Reshape, (self,), shape=_dims(shape, "view"))
+        return _apply(ops.Reshape, (self,), shape=_dims(shape, "view"), name="view")
 
     def view_as(self, other: Tensor) -> Tensor:
         return self.view(other.shape)
@@ -1106,8 +1106,8 @@ class Tensor:
         sizes = _dims(sizes, "expand")
         lead = len(sizes) - self.ndim
         if lead < 0:
-            raise ShapeError(f"expand: {len(sizes)} sizes for a tensor of {self.ndim} "
-                             f"dimensions")
+            raise ShapeError(f"expand: {len(sizes)} sizes for a tensor of shape {self.shape} "
+                             f"(need at least {self.ndim})")
         shape = tuple(self.shape[i - lead] if n == -1 and i >= lead else n
                       for i, n in enumerate(sizes))
         return _apply(ops.Expand, (self,), shape=shape)

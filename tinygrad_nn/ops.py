@@ -633,12 +633,12 @@ class LogSoftmax(Function):
 
 
 class Reshape(Function):
-    def forward(self, a, shape=()):
+    def forward(self, a, shape=(), name="reshape"):
         self.shape = a.shape
         try:
             return a.reshape(shape)
-        except ValueError:
-            raise ShapeError(f"reshape: cannot reshape a tensor of shape {a.shape} "
+        except ValueError:  # `name`: the method the user called (reshape or view)
+            raise ShapeError(f"{name}: cannot reshape a tensor of shape {a.shape} "
                              f"({a.size} elements) into shape {tuple(shape)}") from None
 
     def backward(self, g):
@@ -685,8 +685,8 @@ class Repeat(Function):
 
     def forward(self, a, repeats=()):
         if len(repeats) < a.ndim:
-            raise ShapeError(f"repeat: {len(repeats)} repeat counts for a tensor of "
-                             f"{a.ndim} dimensions (need at least {a.ndim})")
+            raise ShapeError(f"repeat: {len(repeats)} repeat counts for a tensor of shape "
+                             f"{a.shape} (need at least {a.ndim})")
         self.shape, self.repeats = a.shape, tuple(repeats)
         return np.tile(a, self.repeats)
 
