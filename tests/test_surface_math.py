@@ -258,6 +258,13 @@ def test_one_hot():
     np.testing.assert_array_equal(inferred.data, torch.nn.functional.one_hot(
         torch.tensor(y)).numpy())
     assert tg.nn.functional.one_hot(tg.tensor([[0, 1]]), num_classes=3).shape == (1, 2, 3)
+    for bad in [lambda m: m.nn.functional.one_hot(m.tensor([0, 3]), 3),
+                lambda m: m.nn.functional.one_hot(m.tensor([-1, 0]), 2),
+                lambda m: m.nn.functional.one_hot(m.tensor([0.0, 1.0]), 2)]:
+        with pytest.raises(RuntimeError):
+            bad(torch)
+        with pytest.raises((ValueError, TypeError)):
+            bad(tg)
 
 
 @pytest.mark.parametrize("name, call", [
