@@ -17,7 +17,7 @@ from weakref import ref as _weakref
 import numpy as np
 
 from . import autograd, ops
-from .autograd import ShapeError, _grad_mode, next_seq, run_backward
+from .autograd import AxisError, ShapeError, _grad_mode, next_seq, run_backward
 
 __all__ = ["Tensor", "tensor", "from_numpy", "zeros", "ones", "empty", "full", "eye",
            "arange", "linspace", "rand", "randn", "randint", "zeros_like", "ones_like",
@@ -214,6 +214,7 @@ def _apply(op: type, inputs: Sequence[Any], const: tuple | None = None, **attrs:
     record = True in needs and op.differentiable and _grad_mode.enabled
     fn.needs = needs if record else [False] * len(needs)  # forward saves only what's needed
     out = _wrap(np.asarray(fn.forward(*arrays, **attrs)))
+    record = record and out._data.dtype.kind == "f"  # int/bool results never require grad
     if out._data.base is not None:
         _share_version_if_view(out, inputs, op, attrs)
     if record:
@@ -943,15 +944,17 @@ class Tensor:
             keepdims: bool | None = None) -> Any:
         return self._max_or_min("min", dim, keepdim, axis, keepdims)
 
-    def argmax(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+    def argmax(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+               keepdims: bool | None = None) -> Tensor:
         dim = _dim_arg(dim, axis, "argmax")
         self._reduce_dims(dim, "argmax")
-        return _apply(ops.Argmax, (self,), dim=dim, keepdim=bool(keepdim))
+        return _apply(ops.Argmax, (self,), dim=dim, keepdim=bool(keepdim) or bool(keepdims))
 
-    def argmin(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+    def argmin(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+               keepdims: bool | None = None) -> Tensor:
         dim = _dim_arg(dim, axis, "argmin")
         self._reduce_dims(dim, "argmin")
-        return _apply(ops.Argmin, (self,), dim=dim, keepdim=bool(keepdim))
+        return _apply(ops.Argmin, (self,), dim=dim, keepdim=bool(keepdim) or bool(keepdims))
 
     def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: Any = None, axis: Any = None, keepdims: bool | None = None) -> Tensor:
@@ -1039,7 +1042,7 @@ class Tensor:
         return _apply(ops.Reshape, (self,), shape=_dims(shape, "reshape"))
 
     def view(self, *shape: Any) -> Tensor:
-        return _apply(ops.Reshape, (self,), shape=_dims(shape, "view"))
+        return _apply(ops.Reshape, (self,), shape=_dims(shape, "view"), name="view")
 
     def view_as(self, other: Tensor) -> Tensor:
         return self.view(other.shape)
@@ -1061,14 +1064,14 @@ class Tensor:
         if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
             raise TypeError(f"unsqueeze: dim must be an int, got {dim!r}")
         if not -self.ndim - 1 <= dim <= self.ndim:
-            raise ShapeError(f"unsqueeze: dim {dim} is out of range for a tensor of "
+            raise AxisError(f"unsqueeze: dim {dim} is out of range for a tensor of "
                              f"{self.ndim} dimension(s)")
         dim = dim % (self.ndim + 1)
         return self.reshape(*self.shape[:dim], 1, *self.shape[dim:])
 
-    def squeeze(self, dim: Any = None) -> Tensor:
+    def squeeze(self, dim: Any = None, *, axis: Any = None) -> Tensor:
         """Drop axes of size 1 (only `dim`, when given; one of another size stays)."""
-        axes = ops._axes(dim, self.ndim, "squeeze")
+        axes = ops._axes(_dim_arg(dim, axis, "squeeze"), self.ndim, "squeeze")
         return self.reshape(*(n for i, n in enumerate(self.shape) if not (i in axes and n == 1)))
 
     def permute(self, *dims: Any) -> Tensor:
@@ -1103,8 +1106,8 @@ class Tensor:
         sizes = _dims(sizes, "expand")
         lead = len(sizes) - self.ndim
         if lead < 0:
-            raise ShapeError(f"expand: {len(sizes)} sizes for a tensor of {self.ndim} "
-                             f"dimensions")
+            raise ShapeError(f"expand: {len(sizes)} sizes for a tensor of shape {self.shape} "
+                             f"(need at least {self.ndim})")
         shape = tuple(self.shape[i - lead] if n == -1 and i >= lead else n
                       for i, n in enumerate(sizes))
         return _apply(ops.Expand, (self,), shape=shape)
@@ -1406,8 +1409,9 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:  # noqa: A002
                          f"cannot be broadcast together") from None
 
 
-def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
     """Join tensors along an existing dim (dtypes promote as in an op)."""
+    dim = dim if axis is None else axis  # NumPy's axis= is PyTorch's dim=
     tensors = list(tensors)
     if not tensors:
         raise ValueError("cat: expected a non-empty sequence of tensors")
@@ -1430,8 +1434,9 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return _apply(ops.Cat, inputs, dim=axis)
 
 
-def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None) -> Tensor:
     """Join tensors of one shape along a new dim."""
+    dim = dim if axis is None else axis  # NumPy's axis= is PyTorch's dim=
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack: expected a non-empty sequence of tensors")
@@ -1443,7 +1448,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                              f"has {tensors[0].shape} and tensor {i} has {t.shape}")
     ndim = tensors[0].ndim
     if not -ndim - 1 <= dim <= ndim:
-        raise ShapeError(f"stack: dim {dim} is out of range for tensors of {ndim} dims")
+        raise AxisError(f"stack: dim {dim} is out of range for tensors of {ndim} dims")
     return cat([t.unsqueeze(dim) for t in tensors], dim % (ndim + 1))
 
 

@@ -34,6 +34,11 @@ class ShapeError(ValueError, RuntimeError):
     problems) that is also a RuntimeError (what PyTorch raises for the same mistakes)."""
 
 
+class AxisError(ShapeError, IndexError):
+    """An axis (dim) out of range: a ShapeError that is also the IndexError PyTorch raises
+    ("Dimension out of range"), as NumPy's AxisError is both a ValueError and an IndexError."""
+
+
 # --------------------------------------------------------------------------- grad mode
 
 

@@ -74,9 +74,10 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence[Tensor], eps:
             for k in range(flat.size):
                 orig = flat[k]
                 flat[k] = orig + eps
-                plus = np.asarray(fn(*inputs).data, dtype=np.float64).reshape(-1)
+                # copies: a view's output (reshape, x[0]) shares the perturbed array
+                plus = np.array(fn(*inputs).data, dtype=np.float64).reshape(-1)
                 flat[k] = orig - eps
-                minus = np.asarray(fn(*inputs).data, dtype=np.float64).reshape(-1)
+                minus = np.array(fn(*inputs).data, dtype=np.float64).reshape(-1)
                 flat[k] = orig
                 numeric[:, k] = (plus - minus) / (2 * eps)
         err = np.abs(a - numeric) - (atol + rtol * np.abs(numeric))

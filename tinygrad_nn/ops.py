@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .autograd import Function, ShapeError, unbroadcast
+from .autograd import AxisError, Function, ShapeError, unbroadcast
 
 # 2-D products go to `numpy.dot`, the text's own call: it hands every 2-D shape to BLAS,
 # while `numpy.matmul` takes a slow loop for some (an outer product δ·xᵀ with an inner size
@@ -35,7 +35,7 @@ def _axes(axis, ndim: int, op: str) -> tuple:
         if isinstance(ax, bool) or not isinstance(ax, (int, np.integer)):
             raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
         if not -max(ndim, 1) <= ax < max(ndim, 1):
-            raise ShapeError(f"{op}: axis {ax} is out of range for a tensor of {ndim} "
+            raise AxisError(f"{op}: axis {ax} is out of range for a tensor of {ndim} "
                              f"dimension(s)")
         out.append(int(ax) % max(ndim, 1))
     if len(set(out)) != len(out):
@@ -595,11 +595,12 @@ class Var(Function):
 
 class Softmax(Function):
     def forward(self, a, dim=-1):
+        axes = _axes(dim, a.ndim, "softmax")  # a 0-d tensor takes dim 0 or -1, as PyTorch
         if a.ndim == 0:  # the softmax of one number is 1 (as PyTorch)
             self.out = out = np.ones_like(a)
             self.axis = None
             return out
-        (self.axis,) = _axes(dim, a.ndim, "softmax")
+        (self.axis,) = axes
         e = np.exp(a - a.max(axis=self.axis, keepdims=True))
         self.out = out = e / e.sum(axis=self.axis, keepdims=True)
         self.info = self.axis
@@ -612,11 +613,12 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     def forward(self, a, dim=-1):
+        axes = _axes(dim, a.ndim, "log_softmax")  # a 0-d tensor takes dim 0 or -1, as PyTorch
         if a.ndim == 0:
             self.out = out = np.zeros_like(a)
             self.axis = None
             return out
-        (self.axis,) = _axes(dim, a.ndim, "log_softmax")
+        (self.axis,) = axes
         shifted = a - a.max(axis=self.axis, keepdims=True)
         self.out = out = shifted - np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
         self.info = self.axis
@@ -631,12 +633,12 @@ class LogSoftmax(Function):
 
 
 class Reshape(Function):
-    def forward(self, a, shape=()):
+    def forward(self, a, shape=(), name="reshape"):
         self.shape = a.shape
         try:
             return a.reshape(shape)
-        except ValueError:
-            raise ShapeError(f"reshape: cannot reshape a tensor of shape {a.shape} "
+        except ValueError:  # `name`: the method the user called (reshape or view)
+            raise ShapeError(f"{name}: cannot reshape a tensor of shape {a.shape} "
                              f"({a.size} elements) into shape {tuple(shape)}") from None
 
     def backward(self, g):
@@ -652,8 +654,9 @@ class Transpose(Function):
             norm = [int(x) % a.ndim if -a.ndim <= x < a.ndim else None for x in axes] \
                 if a.ndim else [None] * len(axes)
             if len(axes) != a.ndim or sorted(map(str, norm)) != sorted(map(str, range(a.ndim))):
-                raise ShapeError(f"transpose: axes {axes} are not a permutation of the "
-                                 f"{a.ndim} axes of shape {a.shape}")
+                error = AxisError if None in norm else ShapeError  # out of range: IndexError
+                raise error(f"transpose: axes {axes} are not a permutation of the {a.ndim} "
+                            f"axes of shape {a.shape}")
             axes = tuple(norm)
         self.axes = self.info = axes
         return a.transpose(axes)
@@ -682,8 +685,8 @@ class Repeat(Function):
 
     def forward(self, a, repeats=()):
         if len(repeats) < a.ndim:
-            raise ShapeError(f"repeat: {len(repeats)} repeat counts for a tensor of "
-                             f"{a.ndim} dimensions (need at least {a.ndim})")
+            raise ShapeError(f"repeat: {len(repeats)} repeat counts for a tensor of shape "
+                             f"{a.shape} (need at least {a.ndim})")
         self.shape, self.repeats = a.shape, tuple(repeats)
         return np.tile(a, self.repeats)
 

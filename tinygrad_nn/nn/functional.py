@@ -14,7 +14,7 @@ from ..autograd import ShapeError
 
 __all__ = ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax", "log_softmax",
            "logsigmoid", "dropout", "squared_error", "mse_loss", "l1_loss", "cross_entropy",
-           "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits"]
+           "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "one_hot"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -59,6 +59,22 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     """x for x > 0, negative_slope·x otherwise (the slope is also the gradient at 0, as
     PyTorch)."""
     return where(input > 0, input, input * negative_slope)
+
+
+def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
+    """Class indices of shape (...) -> int64 rows of shape (..., num_classes) with a 1 at
+    each index (as PyTorch; num_classes=-1 takes the largest index + 1). No gradient."""
+    t = tensor._data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: class indices must be an integer tensor, got dtype {t.dtype}")
+    if num_classes == -1:
+        if not t.size:
+            raise ValueError("one_hot: cannot infer num_classes from an empty tensor")
+        num_classes = int(t.max()) + 1
+    if t.size and (t.min() < 0 or t.max() >= num_classes):
+        raise TargetOutOfRange(f"one_hot: class values must be in [0, {num_classes}), got "
+                               f"values from {t.min()} to {t.max()}")
+    return _wrap((t[..., None] == np.arange(num_classes)).astype(np.int64))
 
 
 def logsigmoid(input: Tensor) -> Tensor:
