@@ -106,6 +106,13 @@ def d(tmp_path_factory):
                                            "layers": [64, 10**12, 10]})
     model_npz(d / "bad_layers.npz", meta={"format": "tinygrad-nn model 1", "layers": "64"})
     model_npz(d / "odd_inputs.npz", layers=(20, 4, 10))
+    import tinygrad_nn as tg
+
+    forged = tg.load(d / "good.npz")
+    meta = json.loads(forged["__meta__"])
+    meta["run"]["lr"] = "fast"
+    forged["__meta__"] = json.dumps(meta)
+    tg.save(forged, d / "forged_run.npz")
     return d
 
 
@@ -225,6 +232,14 @@ CASES = [
     ("model-not-square", ["backquery", "--model", "{d}/odd_inputs.npz", "--label", "1", "-o",
                           "{d}/b.png"], 2, "odd_inputs.npz"),
     ("explain-model-wrong-width", ["explain", "--model", "{d}/odd_inputs.npz"], 2, "20"),
+    # resuming
+    ("resume-missing", ["train", "--resume", "{d}/missing.npz"], 2, "missing.npz"),
+    ("resume-junk", ["train", "--resume", "{d}/junk.npz"], 2, "junk.npz"),
+    ("resume-no-run-state", ["train", "--resume", "{d}/mis_shaped.npz"], 2, "mis_shaped.npz"),
+    ("resume-finished", ["train", "--resume", "{d}/good.npz"], 2, "good.npz"),
+    ("resume-forged-record", ["train", "--resume", "{d}/forged_run.npz"], 2, "forged_run.npz"),
+    ("resume-graph-over-it", ["train", "--resume", "{d}/good.npz", "--graph",
+                              "{d}/good.dot", "--plot", "{d}/good.dot"], 2, "--plot"),
     # divergence: the weights blow up in the only step of epoch 1 while its loss is finite
     ("diverge-first-epoch", ["train", "--lr", "1e300", "--batch-size", "5000", "--epochs",
                              "3", "--hidden", "20", "--save", "{d}/good.npz", "--quiet"], 1,

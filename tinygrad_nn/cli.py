@@ -219,6 +219,7 @@ def _resume(args: argparse.Namespace) -> tuple:
         raise CliError(f"{args.resume}: holds no run state to resume (written by an older "
                        f"tinygrad-nn, or not by train --save)")
     settings = meta.get("run", {})
+    _check_run_record(settings, meta.get("rule", args.rule), run, args.resume)
     args.hidden = int(meta["layers"][1])
     args.rule = meta.get("rule", args.rule)
     for key in ("lr", "batch_size", "seed"):
@@ -227,6 +228,27 @@ def _resume(args: argparse.Namespace) -> tuple:
     if args.epochs is None:
         args.epochs = settings.get("epochs")
     return model, run
+
+
+def _check_run_record(settings: object, rule: object, run: dict, path: str) -> None:
+    """A resumed run's settings are what `train --save` writes (a forged or damaged
+    record is refused by name, not met later as a wrong type)."""
+    def whole(v: object, least: int) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v >= least
+
+    checks = {"lr": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+              and math.isfinite(v) and v > 0,
+              "batch_size": lambda v: whole(v, 1), "seed": lambda v: whole(v, 0),
+              "epochs": lambda v: whole(v, 1)}
+    bad = [] if isinstance(settings, dict) else ["run"]
+    if not bad:
+        bad = [k for k, ok in checks.items() if k in settings and not ok(settings[k])]
+    if rule not in ("autograd", "book"):
+        bad.append("rule")
+    if not whole(run.get("epoch"), 0):
+        bad.append("epoch")
+    if bad:
+        raise CliError(f"{path}: damaged run record ({', '.join(bad)}); it cannot be resumed")
 
 
 def cmd_train(args: argparse.Namespace) -> int:
