@@ -190,3 +190,105 @@ def test_plot_without_matplotlib_is_a_clear_error(capsys, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_mpl)
     code, _, err = run(capsys, "train", "--plot", "p.png")
     assert code == 2 and "tinygrad-nn[plot]" in err and len(err.strip().splitlines()) == 1
+
+
+def test_version(capsys):
+    import tinygrad_nn
+
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    out = capsys.readouterr().out
+    assert e.value.code == 0 and out == f"tinygrad-nn {tinygrad_nn.__version__}\n"
+
+
+def test_every_option_has_help_and_shows_its_default(capsys):
+    import argparse
+
+    from tinygrad_nn.cli import build_parser
+
+    parser = build_parser()
+    subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in subs.choices.items():
+        sub.format_help()  # every help string formats
+        formatter = sub.formatter_class(prog=name)
+        for action in sub._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            assert action.help, (name, action.dest)
+            if action.default not in (None, False) and not action.required:
+                assert "default" in formatter._get_help_string(action), (name, action.dest)
+
+
+def test_graph_says_which_sample_it_draws(capsys, tmp_path):
+    code, out, _ = run(capsys, "train", "--epochs", "1", "--hidden", "20", "--graph",
+                       str(tmp_path / "g.dot"))
+    m = re.search(r"wrote .*g.dot: one step on test sample (\d+) \(label (\d), predicted "
+                  r"(\d)\)", out)
+    assert code == 0 and m and m.group(2) == m.group(3)  # one the model gets right
+    code, out, _ = run(capsys, "graph", "-o", str(tmp_path / "n.dot"))
+    assert "training sample 0 (label 0)" in out
+
+
+@pytest.mark.parametrize("suffix, magic", [(".svg", b"<?xml"), (".pdf", b"%PDF")])
+def test_plot_and_backquery_honour_the_suffix(capsys, tmp_path, suffix, magic):
+    model = tmp_path / "m.npz"
+    code, _, _ = run(capsys, "train", "--epochs", "1", "--hidden", "10", "--save", str(model),
+                     "--plot", str(tmp_path / f"p{suffix}"), "--quiet")
+    assert code == 0 and (tmp_path / f"p{suffix}").read_bytes().startswith(magic)
+    code, _, _ = run(capsys, "backquery", "--model", str(model), "--label", "3", "-o",
+                     str(tmp_path / f"b{suffix}"))
+    assert code == 0 and (tmp_path / f"b{suffix}").read_bytes().startswith(magic)
+
+
+def test_a_run_that_learns_nothing_warns_in_one_line(capsys):
+    code, out, err = run(capsys, "train", "--lr", "1e6", "--epochs", "2", "--hidden", "10",
+                         "--quiet")
+    assert code == 0 and "test accuracy" in out
+    assert len(err.strip().splitlines()) == 1 and "learned nothing" in err
+
+
+def test_one_epoch_line_without_tqdm(capsys, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_tqdm(name, *args, **kwargs):
+        if name.startswith("tqdm"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_tqdm)
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True, raising=False)
+    code, out, err = run(capsys, "train", "--epochs", "2", "--hidden", "10")
+    assert code == 0 and err == ""
+    assert [line.split()[1] for line in out.splitlines() if "epoch" in line
+            and line.startswith("epoch")] == ["1/2", "2/2"]
+
+
+def test_overflow_in_a_command_is_one_warning_line(capsys, tmp_path):
+    import json
+
+    path = tmp_path / "big.npz"
+    meta = {"format": "tinygrad-nn model 1", "layers": [64, 4, 10]}
+    np.savez(path, **{"0.weight": np.full((4, 64), 3e38, np.float32),
+                      "2.weight": np.full((10, 4), 3e38, np.float32),
+                      "__meta__": np.array(json.dumps(meta))})
+    code, out, err = run(capsys, "evaluate", "--model", str(path))
+    assert code == 0 and "test accuracy" in out
+    assert len(err.strip().splitlines()) == 1 and "overflowed" in err
+
+
+def test_the_command_removes_temp_files_of_killed_saves_up_front(capsys, tmp_path):
+    import os
+
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    stale = tmp_path / f".tmp-{int(proc.stdout)}-abcd1234-m.npz"
+    stale.write_bytes(b"partial")
+    os.utime(stale, (1_000_000_000, 1_000_000_000))
+    with pytest.raises(SystemExit):  # argparse refuses first: nothing is touched
+        main(["train", "--hidden", "0", "--save", str(tmp_path / "m.npz")])
+    assert stale.exists()
+    code, _, err = run(capsys, "train", "--rule", "book", "--batch-size", "3", "--save",
+                       str(tmp_path / "m.npz"))
+    assert code == 2 and not stale.exists() and os.listdir(tmp_path) == []

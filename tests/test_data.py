@@ -175,3 +175,36 @@ def test_real_mnist_idx():
     X, y = D.load_mnist(MNIST)
     assert X.shape == (10000, 784) and np.bincount(y).tolist() == [
         980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+@pytest.mark.parametrize("row, message", [
+    ("1,99999999999999999999999,2", "line 2: pixel value 99999999999999999999999 is outside"),
+    ("99999999999999999999999,1,2", "line 2: label 99999999999999999999999 is outside 0-9"),
+])
+def test_csv_values_beyond_int64_name_file_and_line(tmp_path, row, message):
+    path = tmp_path / "big.csv"
+    path.write_text("1,2,3\n" + row + "\n")
+    with pytest.raises(D.DataError, match="big.csv: " + message):
+        D.load_mnist(path)
+
+
+def test_csv_with_a_byte_order_mark(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + b"label,a,b\n3,1,2\n4,5,6\n")
+    X, y = D.load_mnist(path)
+    assert y.tolist() == [3, 4] and X.tolist() == [[1, 2], [5, 6]]
+
+
+def test_idx_header_with_an_overflowing_size(tmp_path):
+    images = tmp_path / "forged-images-idx3-ubyte"
+    images.write_bytes((2051).to_bytes(4, "big") + b"".join(
+        n.to_bytes(4, "big") for n in (0, 2**32 - 1, 2**32 - 1)))
+    (tmp_path / "forged-labels-idx1-ubyte").write_bytes((2049).to_bytes(4, "big") + bytes(4))
+    with pytest.raises(D.DataError, match="forged-images-idx3-ubyte: the IDX header says"):
+        D.load_mnist(images)
+
+
+def test_split_last_names_the_source():
+    X, y = np.zeros((1, 4)), np.zeros(1, np.int64)
+    with pytest.raises(D.DataError, match="one.csv: 1 sample is too few"):
+        D.split_last(X, y, 0.2, source="one.csv")

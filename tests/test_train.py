@@ -137,8 +137,9 @@ def test_divergence_stops_and_restores_last_good_epoch():
         loss = ((out - 0.5) ** 2).mean()
         return loss * float("nan") if calls["n"] > 130 else loss
 
-    h = fit(model, optim.SGD(model.parameters(), lr=0.1), (X, y), epochs=5, loss=poisoned,
-            progress=False, checkpoint=checkpoint)
+    with pytest.warns(RuntimeWarning, match="diverged"):
+        h = fit(model, optim.SGD(model.parameters(), lr=0.1), (X, y), epochs=5,
+                loss=poisoned, progress=False, checkpoint=checkpoint)
     assert h.diverged and "diverged in epoch 3" in h.message and len(saved) == 2
     for p, good in zip(model.parameters(), saved[-1]):
         np.testing.assert_array_equal(p.data, good)
@@ -186,3 +187,169 @@ def test_evaluate_counts_correct_rows():
     assert evaluate(model, np.array([[1, 0], [0, 1], [1, 0]], np.float32),
                     np.array([0, 1, 1])) == pytest.approx(2 / 3)
     assert isinstance(model(Tensor([[1.0, 0.0]])), Tensor)
+
+
+def test_divergence_is_checked_on_the_weights_not_only_the_loss():
+    """The last step of an epoch can make the weights inf while every loss was finite:
+    that epoch is not good, and the run keeps the weights from before it."""
+    X, y = blobs(60)
+    model = small_model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    real_step = opt.step
+    calls = {"n": 0}
+
+    def poisoning_step():  # epoch 2's last step (one batch per epoch) blows a weight up
+        calls["n"] += 1
+        real_step()
+        if calls["n"] == 2:
+            model[0].weight.data[0, 0] = np.inf
+
+    opt.step = poisoning_step
+    saved = []
+    with pytest.warns(RuntimeWarning, match="diverged in epoch 2"):
+        h = fit(model, opt, (X, y), epochs=4, batch_size=60, num_classes=3, progress=False,
+                checkpoint=lambda e, hist: saved.append([p.data.copy()
+                                                         for p in model.parameters()]))
+    assert h.diverged and h.good_epochs == 1 and len(saved) == 1 and len(h.loss) == 1
+    assert "inf or nan" in h.message and "epoch 1" in h.message
+    for p, good in zip(model.parameters(), saved[0]):
+        np.testing.assert_array_equal(p.data, good)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered")
+def test_divergence_in_the_first_epoch_keeps_the_initial_weights():
+    X, y = blobs(50)
+    model = small_model()
+    start = [p.data.copy() for p in model.parameters()]
+    with pytest.warns(RuntimeWarning, match="initial weights"):
+        h = fit(model, optim.SGD(model.parameters(), lr=1e300), (X, y), epochs=2,
+                batch_size=50, num_classes=3, progress=False)
+    assert h.diverged and h.good_epochs == 0
+    for p, s in zip(model.parameters(), start):
+        np.testing.assert_array_equal(p.data, s)
+
+
+def test_book_rule_divergence_is_checked_on_the_weights():
+    X, y = blobs(40)
+    net = BookNetwork(4, 8, 3, 0.1, rng=0)
+    real_train, calls = net._train, {"n": 0}
+
+    def poisoning_train(x, t):  # the last step of epoch 2 makes a weight inf
+        calls["n"] += 1
+        out = real_train(x, t)
+        if calls["n"] == 80:
+            net.who[0, 0] = np.inf
+        return out
+
+    net._train = poisoning_train
+    saved = []
+    with pytest.warns(RuntimeWarning, match="diverged in epoch 2"):
+        h = fit_book(net, (X, y), epochs=3, progress=False,
+                     checkpoint=lambda e, hist: saved.append(net.who.copy()))
+    assert h.diverged and h.good_epochs == 1 and np.array_equal(net.who, saved[0])
+
+
+def test_a_run_that_learns_nothing_warns():
+    X, y = blobs(200)
+    model = small_model()
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning, match="learned nothing"):
+        h = fit(model, optim.SGD(model.parameters(), lr=1e6), (X, y), epochs=3,
+                num_classes=3, progress=False, validation=(X, y))
+    assert not h.diverged and "learned nothing" in h.warning
+
+
+def test_learned_nothing_rules():
+    from tinygrad_nn.train import History, learned_nothing
+
+    labels = np.repeat(np.arange(10), 40)
+    assert "no better than" in learned_nothing(History(loss=[1.0, 0.5], accuracy=[0.1, 0.11],
+                                                       test_accuracy=[0.1, 0.12]), labels)
+    assert "never fell" in learned_nothing(History(loss=[1.0, 1.0, 1.2], accuracy=[.5] * 3),
+                                           labels)
+    assert learned_nothing(History(loss=[1.0, 0.5], accuracy=[0.5, 0.9]), labels) == ""
+    # one class only: chance is 1.0, nothing can be told from the accuracy
+    assert learned_nothing(History(loss=[1.0], accuracy=[1.0]), np.zeros(20, np.int64)) == ""
+
+
+def test_a_good_run_does_not_warn(recwarn):
+    X, y = blobs()
+    model = small_model()
+    h = fit(model, optim.SGD(model.parameters(), lr=1.0), (X, y), epochs=3, num_classes=3,
+            progress=False, validation=(X, y))
+    assert h.warning == "" and not [w for w in recwarn if issubclass(w.category,
+                                                                     RuntimeWarning)]
+
+
+class FakeBar:
+    instances = []
+
+    def __init__(self, **kw):
+        self.kw, self.n, self.postfix, self.closed = kw, 0, [], False
+        FakeBar.instances.append(self)
+
+    def update(self, n):
+        self.n += n
+
+    def set_postfix(self, **kw):
+        self.postfix.append(kw)
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.mark.filterwarnings("ignore:the run learned nothing")
+def test_progress_bar_uses_tqdm_auto_and_shows_the_mean_loss(monkeypatch):
+    tqdm_auto = pytest.importorskip("tqdm.auto")
+    monkeypatch.setattr(tqdm_auto, "tqdm", lambda **kw: FakeBar(**kw))
+    FakeBar.instances.clear()
+    X, y = blobs(8)
+    model = small_model()
+    losses = []
+
+    def recorded(out, labels):
+        loss = ((out - 0.5) ** 2).mean()
+        losses.append(loss.item())
+        return loss
+
+    h = fit(model, optim.SGD(model.parameters(), lr=0.1), (X, y), epochs=1, loss=recorded,
+            progress=True)
+    bar = FakeBar.instances[0]
+    assert bar.closed and bar.n == 8 and bar.kw["desc"] == "epoch 1/1"
+    assert float(bar.postfix[0]["loss"]) == pytest.approx(losses[0], abs=1e-4)
+    assert float(bar.postfix[-1]["loss"]) == pytest.approx(np.mean(losses), abs=1e-4)
+    assert float(bar.postfix[-1]["loss"]) == pytest.approx(h.loss[0], abs=1e-4)
+
+
+def test_progress_shows_in_a_notebook(monkeypatch):
+    import sys
+
+    from tinygrad_nn.train import _Progress
+
+    tqdm_auto = pytest.importorskip("tqdm.auto")
+    monkeypatch.setattr(tqdm_auto, "tqdm", lambda **kw: FakeBar(**kw))
+    monkeypatch.setitem(sys.modules, "ipykernel", object())
+    assert _Progress(None, 10, "epoch 1/1").bar is not None
+
+
+@pytest.mark.filterwarnings("ignore:the run learned nothing")
+def test_without_tqdm_one_line_per_epoch_only_when_asked(monkeypatch, capsys):
+    import builtins
+
+    from tinygrad_nn.train import _Progress
+
+    real_import = builtins.__import__
+
+    def no_tqdm(name, *args, **kwargs):
+        if name.startswith("tqdm"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_tqdm)
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True, raising=False)
+    X, y = blobs(20)
+    model = small_model()
+    fit(model, optim.SGD(model.parameters(), lr=0.1), (X, y), epochs=2, num_classes=3)
+    assert capsys.readouterr().err == ""  # auto: the caller prints its own epoch lines
+    bar = _Progress(True, 10, "epoch 1/2")
+    bar.close(0.25)
+    assert capsys.readouterr().err == "epoch 1/2  loss 0.2500\n"

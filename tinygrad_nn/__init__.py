@@ -1,6 +1,7 @@
 """tinygrad_nn: a small, readable reverse-mode autograd on NumPy with a PyTorch-shaped API,
 grown from the text on how neural networks work."""
 
+from . import _cli_start  # noqa: F401, I001  (first, before NumPy: Ctrl-C at start-up)
 import numpy as _np
 
 from . import autograd, nn, optim, utils

@@ -7,24 +7,28 @@ Every failure is one line on stderr and exit status 2 (divergence: status 1).
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import math
 import os
-import struct
+import signal
 import sys
-import zlib
+import tempfile
+import warnings
 
 import numpy as np
 
+from . import __version__, _cli_start
 from . import data as D
 from ._tensor import Tensor, manual_seed
 from .autograd import ShapeError
 from .book import BookNetwork
+from .images import image_format, png_gray, write_gray
 from .nn import Linear, Sequential, Sigmoid
 from .nn.functional import squared_error
 from .optim import SGD
 from .optim.lr_scheduler import LinearLR
-from .serialize import atomic_write, load, save
+from .serialize import atomic_write, load, remove_stale_temp_files, save
 from .train import History, evaluate, fit, fit_book, predict
 from .utils.data import DataLoader, TensorDataset
 
@@ -76,6 +80,16 @@ def _positive_float(text: str) -> float:
     return v
 
 
+def _seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {v}")
+    return v
+
+
 def _digit(text: str) -> int:
     if text not in list("0123456789"):
         raise argparse.ArgumentTypeError(f"expected a digit 0-9, got {text!r}")
@@ -95,7 +109,10 @@ def load_data(spec: str, test_spec: str | None) -> tuple:
         return D.book_scale(Xtr, 1.0), ytr, D.book_scale(Xte, 1.0), yte
     X, y = D.load_mnist(spec)
     if test_spec is None:
-        Xtr, ytr, Xte, yte = D.split_last(X, y, 0.2)
+        if len(X) < 2:
+            raise CliError(f"{spec}: {len(X)} sample: too few to hold out the last 20% for "
+                           f"testing; give more rows, or --test-data")
+        Xtr, ytr, Xte, yte = D.split_last(X, y, 0.2, source=spec)
     else:
         Xtr, ytr = X, y
         Xte, yte = D.load_mnist(test_spec)
@@ -148,6 +165,7 @@ def load_run(path: str) -> tuple:
         meta = None
     if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
         raise CliError(f"{path}: not a tinygrad-nn model file (no architecture record)")
+    _check_weights(sd, meta, path)
     try:
         inputs, hidden, outputs = (int(n) for n in meta["layers"])
         model = text_network(inputs, hidden, outputs)
@@ -156,6 +174,32 @@ def load_run(path: str) -> tuple:
         raise CliError(f"{path}: model file does not match its architecture record: "
                        f"{e}") from None
     return model, meta, run
+
+
+def _check_weights(sd: dict, meta: dict, path: str) -> None:
+    """Before anything is built from a model file: its layer sizes, the weights' shapes
+    and dtypes agree, and every weight is finite (a wrong answer must not be silent)."""
+    layers = meta.get("layers")
+    if (not isinstance(layers, list) or len(layers) != 3
+            or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0
+                       for n in layers)):
+        raise CliError(f"{path}: model file has a bad architecture record (layers "
+                       f"{layers!r}; expected three positive whole numbers)")
+    inputs, hidden, outputs = layers
+    want = {"0.weight": (hidden, inputs), "2.weight": (outputs, hidden)}
+    for key, shape in want.items():
+        arr = sd.get(key)
+        if not isinstance(arr, np.ndarray):
+            raise CliError(f"{path}: model file has no {key!r} array (keys: "
+                           f"{', '.join(map(repr, sd)) or 'none'})")
+        if arr.shape != shape:
+            raise CliError(f"{path}: {key!r} has shape {arr.shape}, but the architecture "
+                           f"record {inputs}-{hidden}-{outputs} needs {shape}")
+        if arr.dtype.kind not in "fiu":
+            raise CliError(f"{path}: {key!r} holds {arr.dtype} values, not real numbers")
+        if not np.isfinite(arr).all():
+            raise CliError(f"{path}: {key!r} holds inf or nan weights (from a run that "
+                           f"diverged?); it cannot predict anything")
 
 
 def _check_inputs(model: Sequential, X: np.ndarray, what: str) -> None:
@@ -175,6 +219,7 @@ def _resume(args: argparse.Namespace) -> tuple:
         raise CliError(f"{args.resume}: holds no run state to resume (written by an older "
                        f"tinygrad-nn, or not by train --save)")
     settings = meta.get("run", {})
+    _check_run_record(settings, meta.get("rule", args.rule), run, args.resume)
     args.hidden = int(meta["layers"][1])
     args.rule = meta.get("rule", args.rule)
     for key in ("lr", "batch_size", "seed"):
@@ -185,9 +230,28 @@ def _resume(args: argparse.Namespace) -> tuple:
     return model, run
 
 
+def _check_run_record(settings: object, rule: object, run: dict, path: str) -> None:
+    """A resumed run's settings are what `train --save` writes (a forged or damaged
+    record is refused by name, not met later as a wrong type)."""
+    def whole(v: object, least: int) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v >= least
+
+    checks = {"lr": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+              and math.isfinite(v) and v > 0,
+              "batch_size": lambda v: whole(v, 1), "seed": lambda v: whole(v, 0),
+              "epochs": lambda v: whole(v, 1)}
+    bad = [] if isinstance(settings, dict) else ["run"]
+    if not bad:
+        bad = [k for k, ok in checks.items() if k in settings and not ok(settings[k])]
+    if rule not in ("autograd", "book"):
+        bad.append("rule")
+    if not whole(run.get("epoch"), 0):
+        bad.append("epoch")
+    if bad:
+        raise CliError(f"{path}: damaged run record ({', '.join(bad)}); it cannot be resumed")
+
+
 def cmd_train(args: argparse.Namespace) -> int:
-    if args.plot:
-        _need_matplotlib()
     model = run = None
     if args.resume:
         model, run = _resume(args)
@@ -196,7 +260,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.epochs is None:
         args.epochs = DEFAULT_EPOCHS["digits" if args.data == "digits" else "path"]
     lr = args.lr if args.lr is not None else DEFAULT_LR[args.rule]
+    save_existed = bool(args.save) and os.path.exists(args.save)
     if model is None:
+        _check_memory(Xtr.shape[1], args.hidden, min(args.batch_size, len(Xtr)), len(Xte))
         model = text_network(Xtr.shape[1], args.hidden)
     _check_inputs(model, Xtr, args.data)
     done = int(run["epoch"]) if run else 0
@@ -241,7 +307,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     progress = False if args.quiet else None
     book = None
     if args.rule == "book":
-        if args.batch_size != 1:
+        if args.batch_size != 1:  # from a resumed run's settings (the flag is checked first)
             raise CliError("--rule book trains one sample per step, as the text does: "
                            "leave out --batch-size")
         book = BookNetwork(Xtr.shape[1], args.hidden, 10, lr, rng=args.seed, dtype=np.float32)
@@ -255,7 +321,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         if run and "optimizer" in run:
             opt.load_state_dict(run["optimizer"])
             sched.load_state_dict(run["scheduler"])
-    with np.errstate(all="ignore"):  # a diverging run is reported below, in one line
+    # a diverging run, or one that learned nothing, is reported below in one line
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         if book is not None:
             history = fit_book(book, loader, args.epochs - done, validation=(Xte, yte),
                                progress=progress, checkpoint=checkpoint)
@@ -265,24 +333,49 @@ def cmd_train(args: argparse.Namespace) -> int:
                           scheduler=sched, scheduler_interval="step",
                           validation=(Xte, yte), progress=progress, checkpoint=checkpoint)
     if history.diverged:
-        kept = f"; {args.save} holds the last good epoch" if args.save and os.path.exists(
-            args.save) else ""
-        print(f"tinygrad-nn: {history.message}{kept}", file=sys.stderr)
+        print(f"tinygrad-nn: {history.message}"
+              f"{_kept(args.save, history, save_existed, done)}", file=sys.stderr)
         return 1
     if history.interrupted:
-        print(f"tinygrad-nn: {history.message}", file=sys.stderr)
+        if not _finite(model):  # stopped mid-epoch while the weights were blowing up
+            print(f"tinygrad-nn: {history.message}; the weights had become inf or nan, so "
+                  f"nothing more was saved{_kept(args.save, history, save_existed, done)}",
+                  file=sys.stderr)
+            return 130
         if args.save:
             save_model(model, args.save, meta, run_state(done + len(history.loss)))
-            print(f"tinygrad-nn: saved what was trained to {args.save}", file=sys.stderr)
+        print(f"tinygrad-nn: {history.message}"
+              + (f"; saved what was trained to {args.save}" if args.save else ""),
+              file=sys.stderr)
     say(f"{history.samples_per_second:,.0f} samples/s over {history.seconds:.1f} s")
+    predicted = predict(model, Xte) if args.graph or args.plot else None
     if args.graph:
-        _draw(model, Xte[:1], yte[:1], args.graph)
-        say(f"wrote {args.graph}")
+        right = np.flatnonzero(predicted == yte)
+        i = int(right[0]) if right.size else 0  # a sample the model gets right, if any
+        _draw(model, Xte[i: i + 1], yte[i: i + 1], args.graph)
+        say(f"wrote {args.graph}: one step on test sample {i} (label {yte[i]}, predicted "
+            f"{predicted[i]})")
     if args.plot:
-        _plot(history, yte, predict(model, Xte), args.plot)
+        _plot(history, yte, predicted, args.plot)
         say(f"wrote {args.plot}")
+    if history.warning and not history.interrupted:
+        print(f"tinygrad-nn: warning: {history.warning}", file=sys.stderr)
     print(f"test accuracy: {evaluate(model, Xte, yte):.4f}")
     return 130 if history.interrupted else 0
+
+
+def _finite(model: Sequential) -> bool:
+    return all(np.isfinite(p.data).all() for p in model.parameters())
+
+
+def _kept(save: str | None, history: History, existed: bool, done: int = 0) -> str:
+    """What the --save file holds after a run that stopped early (`done`: epochs of a
+    resumed run before this one)."""
+    if not save:
+        return ""
+    if history.good_epochs:
+        return f"; {save} holds epoch {done + history.good_epochs}"
+    return f"; {save} was not written" + (" (it keeps what it held before)" if existed else "")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -311,10 +404,11 @@ def cmd_graph(args: argparse.Namespace) -> int:
         model, _ = load_model(args.model)
         _check_inputs(model, Xtr, args.data)
     else:
+        _check_memory(Xtr.shape[1], args.hidden, 1, 0)
         manual_seed(args.seed)
         model = text_network(Xtr.shape[1], args.hidden)
     _draw(model, Xtr[:1], ytr[:1], args.output)
-    print(f"wrote {args.output}")
+    print(f"wrote {args.output}: one step on training sample 0 (label {ytr[0]})")
     return 0
 
 
@@ -330,6 +424,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         _check_inputs(model, Xtr, args.data)
         hidden = model[0].out_features
     else:
+        _check_memory(Xtr.shape[1], args.hidden, 1, 0, copies=12)  # float64 twins
         manual_seed(args.seed)
         hidden = args.hidden
         model = text_network(Xtr.shape[1], hidden)
@@ -352,6 +447,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
     err.backward()
     SGD(twin.parameters(), lr=lr).step()
     auto_d = {"output": twin[2].weight.data - w_ho, "hidden": twin[0].weight.data - w_ih}
+    norms = [np.linalg.norm(d) for d in (*book_d.values(), *auto_d.values())]
+    if not np.isfinite(norms).all():
+        raise CliError(f"--lr {lr:g}: the step's weight changes overflow (inf or nan); use a "
+                       f"smaller learning rate")
 
     o = out.data[0]
     print(f"one step of the text's network {len(x)}-{hidden}-10 on sample {args.index} "
@@ -380,16 +479,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def write_png_gray(path: str, image: np.ndarray) -> None:
     """Write a 2-D uint8 array as a grayscale PNG (zlib only), atomically."""
-    h, w = image.shape
-    rows = b"".join(b"\x00" + image[r].tobytes() for r in range(h))
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (struct.pack(">I", len(body)) + kind + body
-                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
-
-    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
-           + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
-    atomic_write(path, png, "backquery")
+    atomic_write(path, png_gray(image), "backquery")
 
 
 def cmd_backquery(args: argparse.Namespace) -> int:
@@ -400,13 +490,15 @@ def cmd_backquery(args: argparse.Namespace) -> int:
     target = np.full(w_ho.shape[0], 0.01)
     target[args.label] = 0.99
     pixels = net.backquery(target)[:, 0]
+    if not np.isfinite(pixels).all():
+        raise CliError(f"{args.model}: running this network backwards gives inf or nan "
+                       f"(its weights are too large)")
     side = int(round(math.sqrt(len(pixels))))
     if side * side != len(pixels):
         raise CliError(f"{args.model}: {len(pixels)} inputs do not form a square image")
     ink = (pixels - 0.01) / 0.98                     # 0..1, high = ink, as in the data
     img = (255 * (1 - ink)).clip(0, 255).astype(np.uint8).reshape(side, side)
-    scale = max(1, 224 // side)
-    write_png_gray(args.output, np.kron(img, np.ones((scale, scale), np.uint8)))
+    write_gray(args.output, img, scale=max(1, 224 // side), op="backquery")
     print(f"wrote {args.output}: what the network imagines a {args.label} looks like "
           f"({side}x{side}, dark = ink)")
     return 0
@@ -420,6 +512,154 @@ def _need_matplotlib() -> None:
         import matplotlib  # noqa: F401
     except ImportError:
         raise CliError("--plot needs matplotlib: pip install 'tinygrad-nn[plot]'") from None
+
+
+# ----------------------------------------------------------------------------- checks first
+
+
+def _check_folder(path: str, flag: str) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise CliError(f"{flag} {path}: folder {folder} does not exist")
+    if os.path.isdir(path):
+        raise CliError(f"{flag} {path}: is a folder; give a file name")
+    try:
+        max_name = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        max_name = 255
+    if len(os.fsencode(os.path.basename(path))) > max_name:
+        raise CliError(f"{flag} {path}: the file name is longer than {max_name} bytes")
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise CliError(f"{flag} {path}: the file is read-only")
+    try:  # a read-only file system, no permission, no free inode: found now, not at the end
+        fd, probe = tempfile.mkstemp(prefix=f".tmp-{os.getpid()}-", suffix="-probe",
+                                     dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise CliError(f"{flag} {path}: cannot write in folder {folder}: "
+                       f"{e.strerror or e}") from None
+
+
+def _check_model_out(path: str, flag: str) -> None:
+    if os.path.splitext(path)[1].lower() != ".npz":
+        raise CliError(f"{flag} {path}: model files are .npz archives; give a name ending "
+                       f"in .npz")
+    _check_folder(path, flag)
+
+
+def _check_graph_out(path: str, flag: str) -> None:
+    from .viz import DotNotFoundError, check_output
+
+    _check_folder(path, flag)
+    try:
+        check_output(path)
+    except (ValueError, DotNotFoundError) as e:
+        raise CliError(f"{flag}: {str(e).removeprefix('draw_graph: ')}") from None
+
+
+def _check_plot_out(path: str, flag: str) -> None:
+    _need_matplotlib()
+    try:
+        image_format(path, flag)
+    except ValueError as e:
+        raise CliError(str(e)) from None
+    _check_folder(path, flag)
+
+
+def _check_image_out(path: str, flag: str) -> None:
+    try:
+        image_format(path, flag)
+    except ValueError as e:
+        raise CliError(str(e)) from None
+    _check_folder(path, flag)
+
+
+# Files a command writes: (argument, flag, check). All are checked before any work, so a
+# run is never lost to a bad output name at its end.
+OUTPUTS = {
+    "train": (("save", "--save", _check_model_out), ("graph", "--graph", _check_graph_out),
+              ("plot", "--plot", _check_plot_out)),
+    "graph": (("output", "-o/--output", _check_graph_out),),
+    "backquery": (("output", "-o/--output", _check_image_out),),
+}
+# Files a command reads (an output may not overwrite one of them).
+INPUTS = (("data", "--data"), ("test_data", "--test-data"), ("resume", "--resume"))
+
+
+def _same_file(a: str, b: str) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def preflight(args: argparse.Namespace) -> None:
+    """The checks that need no data and no training, made before either."""
+    written = []
+    for dest, flag, check in OUTPUTS.get(args.command, ()):
+        path = getattr(args, dest, None)
+        if path is None:
+            continue
+        if not path:
+            raise CliError(f"{flag}: empty file name")
+        check(path, flag)
+        remove_stale_temp_files(path)  # left by an earlier run that was killed mid-save
+        for other_flag, other in written:
+            if _same_file(path, other):
+                raise CliError(f"{flag} {path}: the same file as {other_flag}")
+        written.append((flag, path))
+    for dest, flag in INPUTS:
+        path = getattr(args, dest, None)
+        if path in (None, "digits"):
+            continue
+        for out_flag, out in written:
+            if dest == "resume" and out_flag == "--save":
+                continue  # saving over the file a run resumes from is how one continues it
+            if _same_file(path, out):
+                raise CliError(f"{out_flag} {out}: would overwrite the {flag} file")
+    if getattr(args, "test_data", None) is not None and getattr(args, "data", None) == "digits":
+        raise CliError("--test-data goes with --data PATH, not with the bundled digits")
+    if (args.command == "train" and args.rule == "book"
+            and args.batch_size != DEFAULTS["batch_size"]):
+        raise CliError("--rule book trains one sample per step, as the text does: "
+                       "leave out --batch-size")
+
+
+def _available_memory() -> int | None:
+    """Bytes this process may still allocate: MemAvailable, capped by a cgroup limit."""
+    avail = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        try:
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            return None
+    try:
+        with open("/sys/fs/cgroup/memory.max") as f:
+            limit = f.read().strip()
+        with open("/sys/fs/cgroup/memory.current") as f:
+            used = int(f.read().strip())
+        if limit != "max":
+            avail = min(avail, int(limit) - used) if avail is not None else int(limit) - used
+    except (OSError, ValueError):
+        pass
+    return avail
+
+
+def _check_memory(inputs: int, hidden: int, batch: int, n_test: int,
+                  copies: int = 6) -> None:
+    """Refuse, naming --hidden, a network too big for this machine's free memory, before
+    allocating it (float32: weights, gradients, kept copies; activations of a batch)."""
+    weights = inputs * hidden + hidden * 10
+    need = 4 * (copies * weights + 6 * batch * (hidden + 10) + 2 * min(n_test, 1024) *
+                (hidden + 10))
+    avail = _available_memory()
+    if avail is not None and need > avail:
+        raise CliError(f"--hidden {hidden}: the network {inputs}-{hidden}-10 needs about "
+                       f"{need / 1e9:.1f} GB, more than the {max(avail, 0) / 1e9:.1f} GB "
+                       f"free here")
 
 
 def _plot(history: History, y_true: np.ndarray, y_pred: np.ndarray, path: str) -> None:
@@ -447,8 +687,9 @@ def _plot(history: History, y_true: np.ndarray, y_pred: np.ndarray, path: str) -
     a3.set(title="confusion matrix (test)", xlabel="predicted", ylabel="true",
            xticks=range(10), yticks=range(10))
     fig.tight_layout()
+    fmt = image_format(path, "--plot")
     try:
-        atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100), "--plot")
+        atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=100), "--plot")
     finally:
         plt.close(fig)
 
@@ -458,6 +699,7 @@ def _plot(history: History, y_true: np.ndarray, y_pred: np.ndarray, path: str) -
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="tinygrad-nn", description="Train and inspect the text's neural network.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def data_args(sp: argparse.ArgumentParser, test: bool = True) -> None:
@@ -482,67 +724,168 @@ def build_parser() -> argparse.ArgumentParser:
                    help="samples per step (the text uses 1)")
     t.add_argument("--rule", choices=("autograd", "book"), default="autograd",
                    help="exact gradients, or the text's hand rule (BookNetwork)")
-    t.add_argument("--seed", type=int, default=DEFAULTS["seed"],
-                   help="seeds the weights and the shuffling")
+    t.add_argument("--seed", type=_seed, default=DEFAULTS["seed"],
+                   help="seeds the weights and the shuffling (0 or more)")
     t.add_argument("--save", metavar="FILE", help="save the model (architecture + weights) "
-                   "and the run's state (optimizer, schedule, shuffling); written after "
-                   "every epoch, so a diverged run keeps the last good one")
+                   "and the run's state (optimizer, schedule, shuffling) to a .npz file; "
+                   "written after every epoch whose weights are all finite, so a diverged "
+                   "run keeps the last good one")
     t.add_argument("--resume", metavar="FILE", help="continue the run saved in FILE (by "
                    "--save) where it stopped, with its settings; --epochs N sets the total")
-    t.add_argument("--graph", metavar="FILE", help="draw the computation graph (.png/.svg/"
-                   ".pdf/.dot)")
+    t.add_argument("--graph", metavar="FILE", help="draw the computation graph of one step on "
+                   "a test sample the model gets right (.png/.svg/.pdf need Graphviz's dot; "
+                   ".svg also the [svg] extra; .dot needs nothing)")
     t.add_argument("--plot", metavar="FILE", help="loss/accuracy curves and confusion matrix "
-                   "(.png, needs matplotlib)")
+                   "(.png/.svg/.pdf, needs matplotlib)")
     t.add_argument("--quiet", action="store_true", help="no progress bars or epoch lines")
     t.set_defaults(func=cmd_train)
 
-    e = sub.add_parser("evaluate", help="print the test accuracy of a saved model")
-    e.add_argument("--model", required=True, metavar="FILE")
+    e = sub.add_parser("evaluate", help="print the test accuracy of a saved model",
+                       formatter_class=_Help)
+    e.add_argument("--model", required=True, metavar="FILE",
+                   help="a model file written by train --save")
     data_args(e)
     e.set_defaults(func=cmd_evaluate)
 
-    g = sub.add_parser("graph", help="draw the network's computation graph for one sample")
+    g = sub.add_parser("graph", help="draw the network's computation graph for one sample",
+                       formatter_class=_Help,
+                       description="Draw the computation graph of one training step of the "
+                                   "text's network on training sample 0, after backward() "
+                                   "(weights show their gradient's norm).")
     g.add_argument("--model", metavar="FILE", help="a saved model (default: a fresh one)")
-    g.add_argument("--hidden", type=_positive_int, default=DEFAULTS["hidden"])
-    g.add_argument("--seed", type=int, default=0)
-    g.add_argument("-o", "--output", default="graph.png", help="image file (.png/.svg/.pdf/"
-                   ".dot)")
+    g.add_argument("--hidden", type=_positive_int, default=DEFAULTS["hidden"],
+                   help="hidden nodes of the fresh network")
+    g.add_argument("--seed", type=_seed, default=0, help="seeds the fresh network's weights")
+    g.add_argument("-o", "--output", default="graph.png", metavar="FILE",
+                   help="image file (.png/.svg/.pdf need Graphviz's dot; .svg also the [svg] "
+                        "extra; .dot needs nothing)")
     data_args(g, test=False)
     g.set_defaults(func=cmd_graph)
 
-    x = sub.add_parser("explain", help="one step of the text's hand rule next to autograd's")
+    x = sub.add_parser("explain", help="one step of the text's hand rule next to autograd's",
+                       formatter_class=_Help,
+                       description="Take one training step with the text's hand rule and "
+                                   "one with the exact gradient, from the same weights, and "
+                                   "compare the updates layer by layer.")
     x.add_argument("--model", metavar="FILE", help="a saved model (default: a fresh one)")
-    x.add_argument("--hidden", type=_positive_int, default=10)
-    x.add_argument("--lr", type=_positive_float, default=0.1)
-    x.add_argument("--seed", type=int, default=0)
-    x.add_argument("--index", type=int, default=0, help="which training sample")
+    x.add_argument("--hidden", type=_positive_int, default=10,
+                   help="hidden nodes of the fresh network")
+    x.add_argument("--lr", type=_positive_float, default=0.1, help="learning rate of the step")
+    x.add_argument("--seed", type=_seed, default=0, help="seeds the fresh network's weights")
+    x.add_argument("--index", type=int, default=0, help="which training sample (0-based)")
     data_args(x, test=False)
     x.set_defaults(func=cmd_explain)
 
-    b = sub.add_parser("backquery", help="run a saved network backwards for one label")
-    b.add_argument("--model", required=True, metavar="FILE")
-    b.add_argument("--label", type=_digit, required=True)
-    b.add_argument("-o", "--output", default="backquery.png")
+    b = sub.add_parser("backquery", help="run a saved network backwards for one label",
+                       formatter_class=_Help,
+                       description="Run a saved network backwards (the text's backquery): "
+                                   "from the target outputs of one label to the image it "
+                                   "imagines for it.")
+    b.add_argument("--model", required=True, metavar="FILE",
+                   help="a model file written by train --save")
+    b.add_argument("--label", type=_digit, required=True, help="the digit to imagine, 0-9")
+    b.add_argument("-o", "--output", default="backquery.png", metavar="FILE",
+                   help="image file (.png/.svg/.pdf)")
     b.set_defaults(func=cmd_backquery)
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: stop now (files being written are left as they were)."""
+
+
+def _err(text: str) -> None:
+    """One line on stderr (if stderr itself is gone, there is no one to tell)."""
     try:
-        return args.func(args)
-    except (CliError, D.DataError, ShapeError, ValueError, TypeError, OSError,
-            RuntimeError) as e:
-        message = " ".join(str(e).split())
-        print(f"tinygrad-nn: error: {message}", file=sys.stderr)
+        print(f"tinygrad-nn: {' '.join(text.split())}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+def _describe(e: BaseException) -> str:
+    """An exception as one line that names the file when the OS error has one."""
+    if isinstance(e, OSError) and e.strerror:
+        text = e.strerror
+        if e.filename is not None and os.fspath(e.filename) not in text:
+            text = f"{e.filename}: {text}"
+        return text
+    return str(e) or type(e).__name__
+
+
+def _drop_stdout() -> None:
+    """Standard output is gone (closed pipe, full disk): send what is left to /dev/null, so
+    Python's final flush does not print a second error."""
+    try:
+        if sys.stdout is sys.__stdout__:
+            fd = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(fd, sys.stdout.fileno())
+            os.close(fd)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; every failure is one line on stderr and a status: 2 bad input or
+    a file that cannot be read or written, 1 divergence, 130 Ctrl-C, 128+N signal N."""
+    try:
+        _cli_start.restore_sigint()
+        args = build_parser().parse_args(argv)
+        preflight(args)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RuntimeWarning)
+            code = args.func(args)
+        if any(issubclass(w.category, RuntimeWarning) for w in caught):
+            _err("warning: the computation overflowed or met invalid values (inf or nan); "
+                 "the weights or the learning rate are too large, and the numbers above "
+                 "may mean nothing")
+        sys.stdout.flush()
+        return code
+    except (CliError, D.DataError, ShapeError, ValueError, TypeError, RuntimeError,
+            OverflowError, ArithmeticError) as e:
+        _err(f"error: {_describe(e)}")
+        return 2
+    except OSError as e:
+        if e.filename is None and e.errno in (errno.EPIPE, errno.ENOSPC, errno.EFBIG,
+                                              errno.EIO, errno.EBADF):
+            _drop_stdout()  # writing the results failed, not a file the command named
+            if e.errno == errno.EPIPE:
+                return 141  # as a shell reports a reader that went away (128 + SIGPIPE)
+            _err(f"error: cannot write to standard output: {e.strerror}")
+            return 2
+        _err(f"error: {_describe(e)}")
+        return 2
+    except MemoryError:
+        _err("error: out of memory; try a smaller --hidden or --batch-size, or a smaller "
+             "data file")
+        return 2
+    except RecursionError:
+        _err("error: input nested too deeply")
         return 2
     except KeyboardInterrupt:
-        print("tinygrad-nn: interrupted", file=sys.stderr)
+        _err("interrupted")
         return 130
+    except Terminated as e:
+        _err(f"terminated by {e.args[0]}")
+        return 128 + int(getattr(signal, e.args[0], 15))
+    except Exception as e:  # a bug: still one line, the traceback on request
+        if os.environ.get("TINYGRAD_NN_DEBUG"):
+            raise
+        _err(f"internal error: {type(e).__name__}: {e} (please report it; set "
+             f"TINYGRAD_NN_DEBUG=1 for the traceback)")
+        return 2
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated(signal.Signals(signum).name)
 
 
 def run() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: SIGTERM/SIGHUP stop the command cleanly too."""
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None and signal.getsignal(sig) in (signal.SIG_DFL,
+                                                         _cli_start.at_start):
+            signal.signal(sig, _terminate)  # not when ignored (nohup)
     sys.exit(main())
 
 

@@ -8,6 +8,7 @@ the file and the 1-based line or record of the first problem.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 from collections.abc import Iterator
 from importlib import resources
@@ -72,16 +73,9 @@ def _parse_csv(text: str, path: str, label_first: bool, max_pixel: int) -> tuple
                             f"expected {width} (a label and {width - 1} pixels)")
     try:
         flat = np.array(",".join(rows).split(","), dtype=np.int64)
-    except ValueError:
-        flat = None
-    if flat is None:  # find the first bad value, for the message
-        for i, line in enumerate(rows):
-            for value in line.split(","):
-                try:
-                    int(value)
-                except ValueError:
-                    raise DataError(f"{path}: line {start + i + 1}: {value.strip()!r} is not "
-                                    f"an integer") from None
+    except (ValueError, OverflowError):  # find the first bad value, for the message
+        _first_bad_value(rows, path, start, label_first, max_pixel)
+        raise DataError(f"{path}: values that are not 64-bit integers") from None
     table = flat.reshape(len(rows), width)
     labels = table[:, 0] if label_first else table[:, -1]
     pixels = table[:, 1:] if label_first else table[:, :-1]
@@ -98,8 +92,29 @@ def _parse_csv(text: str, path: str, label_first: bool, max_pixel: int) -> tuple
     return pixels.astype(np.uint8), labels.astype(np.int64)
 
 
+def _first_bad_value(rows: list, path: str, start: int, label_first: bool,
+                     max_pixel: int) -> None:
+    """Raise DataError for the first value that is not an integer or is far out of range."""
+    for i, line in enumerate(rows):
+        values = line.split(",")
+        for j, value in enumerate(values):
+            try:
+                v = int(value)
+            except ValueError:
+                raise DataError(f"{path}: line {start + i + 1}: {value.strip()!r} is not "
+                                f"an integer") from None
+            if not -(2**63) <= v < 2**63:
+                is_label = j == (0 if label_first else len(values) - 1)
+                what = "label" if is_label else "pixel value"
+                limit = "0-9" if is_label else f"0-{max_pixel}"
+                raise DataError(f"{path}: line {start + i + 1}: {what} {value.strip()} is "
+                                f"outside {limit}")
+
+
 def _read_text(path: str) -> str:
     raw = _open_bytes(path)
+    if raw.startswith(b"\xef\xbb\xbf"):  # the byte-order mark some spreadsheets write
+        raw = raw[3:]
     try:
         return raw.decode("ascii")
     except UnicodeDecodeError as e:
@@ -124,7 +139,9 @@ def _read_idx(path: str, want_dims: int, magic: int) -> np.ndarray:
     if len(raw) < header:
         raise DataError(f"{path}: truncated IDX header")
     dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(want_dims)]
-    per_record = int(np.prod(dims[1:])) if want_dims > 1 else 1
+    per_record = math.prod(dims[1:])  # Python ints: a forged header cannot overflow
+    if dims[0] == 0 or per_record == 0:
+        raise DataError(f"{path}: the IDX header says {' x '.join(map(str, dims))}: no data")
     body = raw[header:]
     expected = dims[0] * per_record
     if len(body) != expected:
@@ -192,9 +209,14 @@ def load_mnist(path: str | os.PathLike) -> tuple:
         return _read_mnist_idx(_idx_pair_in(path))
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: no such file")
+    if not os.path.isfile(path):
+        raise DataError(f"{path}: not a regular file")
     raw = _open_bytes(path)
     if raw[:4] == (2051).to_bytes(4, "big"):
         return _read_mnist_idx(path)
+    if raw[:4] == b"PK\x03\x04":
+        raise DataError(f"{path}: is a zip archive (a saved model?), not an MNIST CSV or IDX "
+                        f"file")
     if raw[:4] == (2049).to_bytes(4, "big"):
         raise DataError(f"{path}: is an IDX labels file; give the images file (the labels "
                         f"are found beside it)")
@@ -226,11 +248,16 @@ def load_digits(test_fraction: float = 0.2, seed: int = 0) -> tuple:
     return X[~test_mask], labels[~test_mask], X[test_mask], labels[test_mask]
 
 
-def split_last(X: np.ndarray, y: np.ndarray, fraction: float = 0.2) -> tuple:
-    """(X_train, y_train, X_test, y_test) with the last `fraction` of rows as the test part."""
+def split_last(X: np.ndarray, y: np.ndarray, fraction: float = 0.2,
+               source: str | None = None) -> tuple:
+    """(X_train, y_train, X_test, y_test) with the last `fraction` of rows as the test part;
+    `source` (the file) names the data in errors."""
     n_test = int(round(len(X) * fraction))
     if n_test < 1 or n_test >= len(X):
-        raise DataError(f"split_last: cannot hold out {fraction:.0%} of {len(X)} samples")
+        where = f"{source}: " if source else "split_last: "
+        raise DataError(f"{where}{len(X)} sample{'s' if len(X) != 1 else ''} is too few to "
+                        f"hold out the last {fraction:.0%} for testing (every part needs at "
+                        f"least one)")
     return X[:-n_test], y[:-n_test], X[-n_test:], y[-n_test:]
 
 

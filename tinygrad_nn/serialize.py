@@ -17,9 +17,14 @@ ndarray and `.requires_grad`), and the package registers the classes `load` rebu
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
+import re
+import stat
 import tempfile
+import time
 import zipfile
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -27,7 +32,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["save", "load", "atomic_write", "register_tensor_type"]
+__all__ = ["save", "load", "atomic_write", "register_tensor_type",
+           "remove_stale_temp_files"]
 
 FORMAT = "tinygrad-nn checkpoint"
 VERSION = 1
@@ -142,17 +148,87 @@ def _default_mode() -> int:
     return 0o666 & ~mask
 
 
+# Temporary files are named `.tmp-PID-RANDOM-NAME` (NAME: the target's file name, or a hash
+# of it when long), so a save killed before its rename leaves a file that the next save to
+# the same path can recognise as its own and remove.
+_TEMP = re.compile(r"^\.tmp-(\d+)-([a-z0-9_]+)-(.+)$")
+_STARTED = time.time()  # temp files older than this process and of a dead one are stale
+
+
+def _temp_tag(path: str) -> str:
+    name = os.path.basename(path)
+    return name if len(name) <= 200 else hashlib.sha256(os.fsencode(name)).hexdigest()[:16]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError, OverflowError):
+        return pid > 0  # exists but is not ours, or cannot tell: leave its file alone
+    return True
+
+
+def remove_stale_temp_files(path: str | os.PathLike) -> list:
+    """Remove temporary files that earlier, killed writes to `path` left beside it: only
+    names of this module's pattern for the same target, older than this process, made by
+    a process that is gone. Returns the names removed."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    tag = _temp_tag(path)
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        m = _TEMP.match(name)
+        if m is None or m.group(3) != tag:
+            continue
+        full = os.path.join(folder, name)
+        try:
+            st = os.lstat(full)
+            pid = int(m.group(1))
+            if (not stat.S_ISREG(st.st_mode) or st.st_mtime >= _STARTED
+                    or (pid != os.getpid() and _alive(pid))):
+                continue
+            os.unlink(full)
+            removed.append(name)
+        except (OSError, ValueError):
+            continue
+    return removed
+
+
+def _write_error(e: OSError, op: str, path: str, existed: bool) -> OSError:
+    """The OSError of a failed write, retold with the file and what became of it."""
+    kept = "the old file is unchanged" if existed else "nothing was written"
+    reason = e.strerror or str(e)
+    err = type(e)(e.errno, f"{op}: cannot write {path}: {reason}; {kept}")
+    err.filename = path
+    return err
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[Any], Any] | bytes,
                  op: str = "write") -> None:
     """Write a file so that readers see the old content or the new, never a half file:
     into a temporary file in the same folder, flushed to disk, then renamed over `path`.
     `write` is the bytes, or a function that writes to the open binary file. The folder
-    must exist; `op` names the caller in errors."""
+    must exist; `op` names the caller in errors, which also name the file (disk full,
+    file-size limit, no permission). Temp files of earlier killed writes are removed."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"{op}: folder {folder} does not exist (writing {path})")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1], dir=folder)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{op}: {path} is a folder; give a file name")
+    existed = os.path.exists(path)
+    remove_stale_temp_files(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".tmp-{os.getpid()}-", suffix=f"-{_temp_tag(path)}",
+                                   dir=folder)
+    except OSError as e:
+        raise _write_error(e, op, path, existed) from None
     try:
         with os.fdopen(fd, "wb") as f:
             if isinstance(write, (bytes, bytearray)):
@@ -163,37 +239,113 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Any], Any] | bytes,
             os.fsync(f.fileno())
         os.chmod(tmp, _default_mode())  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(e, OSError):
+            raise _write_error(e, op, path, existed) from None
         raise
+    _sync_folder(folder)
+
+
+def _sync_folder(folder: str) -> None:
+    """Flush the rename to disk too (POSIX; elsewhere a no-op)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
+    """One `.npy` member -> array, its header checked against its size before anything is
+    allocated (a header may claim a huge array), never unpickling."""
+    with zf.open(info) as m:
+        version = np.lib.format.read_magic(m)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(m)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(m)
+        else:
+            raise ValueError(f"npy format version {version} is not supported")
+        if dtype.hasobject:
+            raise ValueError("it holds Python objects, which would need unpickling")
+        count = math.prod(shape)
+        need = count * dtype.itemsize
+        have = info.file_size - m.tell()
+        if need != have:
+            raise ValueError(f"its header says {shape} {dtype} ({need:,} bytes) but it holds "
+                             f"{have:,} bytes")
+        body = m.read(need)
+    if len(body) != need:
+        raise ValueError(f"it ends after {len(body):,} of {need:,} bytes")
+    arr = np.frombuffer(body, dtype=dtype, count=count).copy()
+    return arr.reshape(shape[::-1]).T if fortran else arr.reshape(shape)
+
+
+def _read_npz(path: str) -> OrderedDict:
+    """The arrays of an .npz archive by name, every member checked; errors name the file."""
+    with open(path, "rb") as f:
+        head = f.read(6)
+    if head == b"\x93NUMPY":
+        raise ValueError(f"load: {path} is a single .npy array, not an .npz archive (as "
+                         f"save writes)")
+    out: OrderedDict = OrderedDict()
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if info.is_dir():
+                    continue
+                if not info.filename.endswith(".npy"):
+                    raise ValueError(f"load: {path}: member {info.filename!r} is not an "
+                                     f"array (.npy)")
+                key = info.filename[:-4]
+                try:
+                    out[key] = _read_member(zf, info)
+                except Exception as e:
+                    raise ValueError(f"load: {path}: entry {key!r} is not readable: "
+                                     f"{' '.join(str(e).split())}") from None
+    except zipfile.BadZipFile as e:
+        raise ValueError(f"load: {path} is not a readable .npz state dict (truncated or "
+                         f"another format?): {e}") from None
+    except ValueError:
+        raise
+    except Exception as e:  # zlib.error, EOFError, encrypted or odd zips, ...
+        raise ValueError(f"load: {path} is not a readable .npz state dict (truncated or "
+                         f"another format?): {type(e).__name__}: {e}") from None
+    return out
 
 
 def load(path: str | os.PathLike) -> Any:
     """Read a file written by `save` and return what was saved, exactly (a file from
     before checkpoints had an index gives an OrderedDict name -> ndarray, text entries
-    as str). Never unpickles; every error names the file."""
+    as str). Never unpickles; every member is checked against its size before it is
+    read; every error names the file."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"load: no such file: {path}")
     if os.path.isdir(path):
         raise IsADirectoryError(f"load: {path} is a folder, not a .npz file")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            if not isinstance(npz, np.lib.npyio.NpzFile):
-                raise ValueError("a single .npy array, not an .npz archive")
-            if INDEX in npz.files:
-                return _decode_file(npz, path)
-            out: OrderedDict = OrderedDict()
-            for key in npz.files:
-                arr = npz[key]
-                out[key] = str(arr) if arr.dtype.kind == "U" and arr.ndim == 0 else arr
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as e:
-        raise ValueError(f"load: {path} is not a readable .npz state dict "
-                         f"(truncated or another format?): {e}") from None
-    return out
+    if not os.path.isfile(path):
+        raise ValueError(f"load: {path} is not a regular file")
+    arrays = _read_npz(path)
+    if INDEX in arrays:
+        try:
+            return _decode_file(arrays, path)
+        except (ValueError, KeyError, RecursionError) as e:
+            raise ValueError(f"load: {path} is not a readable .npz state dict "
+                             f"(truncated or another format?): {e}") from None
+    for key, arr in arrays.items():
+        if arr.dtype.kind == "U" and arr.ndim == 0:
+            arrays[key] = str(arr)
+    return arrays
 
 
 def _decode_file(npz: Any, path: str) -> Any:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,8 @@ from .optim import Optimizer
 from .optim.lr_scheduler import ReduceLROnPlateau
 from .utils.data import DataLoader, TensorDataset
 
-__all__ = ["History", "fit", "fit_book", "evaluate", "predict", "make_loader", "linear_decay"]
+__all__ = ["History", "fit", "fit_book", "evaluate", "predict", "make_loader",
+           "learned_nothing", "linear_decay"]
 
 _INTERVALS = ("epoch", "step")
 
@@ -41,6 +43,8 @@ class History:
     diverged: bool = False
     interrupted: bool = False
     message: str = ""
+    good_epochs: int = 0      # epochs that ended with all weights finite (kept on divergence)
+    warning: str = ""         # set when the run learned nothing (see `learned_nothing`)
 
     @property
     def samples_per_second(self) -> float:
@@ -113,39 +117,91 @@ def _loss_fn(loss: Any, num_classes: int) -> Callable:
                      f"or a function)")
 
 
+def _in_notebook() -> bool:
+    """True inside a Jupyter kernel, where stderr is no terminal but bars still show."""
+    return "ipykernel" in sys.modules
+
+
 class _Progress:
-    """A tqdm bar per epoch when tqdm is installed and wanted; otherwise silent."""
+    """A tqdm bar per epoch (`tqdm.auto`: a widget in notebooks) when tqdm is installed and
+    wanted, showing the epoch's mean loss so far. `enabled=None` means: when stderr is a
+    terminal or in a notebook. Without tqdm, `enabled=True` prints one line per epoch at
+    its end, and `None` prints nothing (the caller, like the CLI, prints its own line)."""
 
     def __init__(self, enabled: bool | None, total: int, desc: str) -> None:
+        self.asked = enabled is True
         if enabled is None:
-            enabled = sys.stderr.isatty()
+            enabled = sys.stderr.isatty() or _in_notebook()
         self.bar = None
+        self.desc = desc
+        self.enabled = enabled
         if enabled:
             try:
-                from tqdm import tqdm
+                from tqdm.auto import tqdm
             except ImportError:
-                print(desc, file=sys.stderr)
+                pass
             else:
                 self.bar = tqdm(total=total, desc=desc, unit="samples", unit_scale=True,
                                 leave=False, file=sys.stderr, mininterval=0.2)
 
-    def update(self, n: int, loss: float) -> None:
+    def update(self, n: int, mean_loss: float) -> None:
+        """`n` more samples done; `mean_loss` is the epoch's mean loss per sample so far."""
         if self.bar is not None:
             self.bar.update(n)
             if self.bar.n == n or self.bar.n % 512 < n:
-                self.bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+                self.bar.set_postfix(loss=f"{mean_loss:.4f}", refresh=False)
 
-    def close(self) -> None:
+    def close(self, mean_loss: float | None = None) -> None:
         if self.bar is not None:
+            if mean_loss is not None:
+                self.bar.set_postfix(loss=f"{mean_loss:.4f}", refresh=False)
             self.bar.close()
+        elif self.asked and mean_loss is not None:  # no tqdm, but progress was asked for
+            print(f"{self.desc}  loss {mean_loss:.4f}", file=sys.stderr, flush=True)
+
+
+def _diverged(history: History, epoch: int, why: str) -> None:
+    """Mark the run diverged in (0-based) `epoch`; the weights were restored already."""
+    kept = (f"the weights of epoch {history.good_epochs}, the last that ended with all "
+            f"weights finite" if history.good_epochs else "the initial weights (no epoch "
+            "ended with all weights finite)")
+    history.diverged = True
+    history.message = (f"training diverged in epoch {epoch + 1} ({why}); stopped and kept "
+                       f"{kept}; try a smaller learning rate")
+
+
+def learned_nothing(history: History, labels: np.ndarray | None = None) -> str:
+    """Why a finished run learned nothing, or "": its last accuracy (test accuracy when
+    there is one) is no better than always answering the most common class of `labels`
+    (within two standard errors), or its loss never fell below the first epoch's."""
+    if history.diverged or not history.loss:
+        return ""
+    scores = history.test_accuracy or history.accuracy
+    labels = None if labels is None else np.asarray(labels)
+    if (labels is not None and labels.ndim == 1 and labels.dtype.kind in "iu"
+            and len(labels) and labels.min() >= 0 and scores):
+        counts = np.bincount(labels.astype(np.int64))
+        chance = counts.max() / len(labels)
+        margin = 2 * math.sqrt(chance * (1 - chance) / len(labels))
+        if chance + margin < 1 and scores[-1] <= chance + margin:
+            return (f"the run learned nothing: accuracy {scores[-1]:.4f} is no better than "
+                    f"always answering the most common class ({chance:.4f}); try a smaller "
+                    f"learning rate or more epochs")
+    if len(history.loss) > 1 and min(history.loss[1:]) >= history.loss[0]:
+        return (f"the run learned nothing: the loss never fell below its first epoch's "
+                f"({history.loss[0]:.4g}); try a smaller learning rate")
+    return ""
 
 
 def _run(epochs: int, n: int, step: Callable, state: Callable, restore: Callable,
          progress: bool | None, checkpoint: Callable | None,
          validate: Callable | None, lr_now: Callable, loader: Any,
          after_step: Callable = lambda: None,
-         after_epoch: Callable = lambda loss: None) -> History:
-    """The epoch loop shared by `fit` and `fit_book`."""
+         after_epoch: Callable = lambda loss: None,
+         labels: np.ndarray | None = None) -> History:
+    """The epoch loop shared by `fit` and `fit_book`. An epoch counts as good (kept on
+    divergence, passed to `checkpoint`) only when it ends with every weight finite;
+    `labels` (of the validation or training data) tell what accuracy chance gives."""
     history = History()
     last_good = state()
     t0 = time.perf_counter()
@@ -160,33 +216,36 @@ def _run(epochs: int, n: int, step: Callable, state: Callable, restore: Callable
                     loss, pred = step(xb, yb)
                     if not math.isfinite(loss):
                         restore(last_good)
-                        history.diverged = True
-                        history.message = (
-                            f"training diverged in epoch {epoch + 1} (loss became {loss}); "
-                            f"stopped and kept the weights of the last good epoch"
-                            + (f" ({epoch})" if epoch else " (the initial weights)")
-                            + "; try a smaller learning rate")
+                        _diverged(history, epoch, f"its loss became {loss}")
                         return history
                     loss_sum += loss * len(yb)
                     correct += int(np.sum(pred == yb))
                     seen += len(yb)
                     history.samples += len(yb)
-                    bar.update(len(yb), loss)
+                    bar.update(len(yb), loss_sum / seen)
                     after_step()
             finally:
-                bar.close()
+                bar.close(loss_sum / seen if seen else None)
             if not seen:
                 raise ValueError("fit: the data loader gave no batches (drop_last with "
                                  "fewer samples than batch_size?)")
+            snapshot = state()
+            if not all(np.isfinite(a).all() for a in snapshot):  # a finite loss is not enough
+                restore(last_good)
+                _diverged(history, epoch, "its last steps made weights inf or nan, although "
+                          "its losses were finite")
+                return history
+            last_good = snapshot
+            history.good_epochs = epoch + 1
             history.loss.append(loss_sum / seen)
             after_epoch(history.loss[-1])
             history.accuracy.append(correct / seen)
             history.learning_rate.append(lr)
             if validate is not None:
                 history.test_accuracy.append(validate())
-            last_good = state()
             if checkpoint is not None:
                 checkpoint(epoch + 1, history)
+        history.warning = learned_nothing(history, labels)
     except KeyboardInterrupt:
         history.interrupted = True
         history.message = f"interrupted after {history.samples} samples"
@@ -211,9 +270,12 @@ def fit(model: Module, optimizer: Optimizer, data: Any, epochs: int = 1,
     optimizer step with `scheduler_interval="step"`; ReduceLROnPlateau is stepped each
     epoch with the epoch's mean training loss. (The older `lr_schedule(progress)`, a
     function of the run's progress 0..1 such as `linear_decay`, still works: it sets every
-    group's rate before each step.) A non-finite loss stops the run and
-    restores the weights of the last good epoch (`history.diverged`); Ctrl-C stops it
-    cleanly (`history.interrupted`). `checkpoint(epoch, history)` runs after each good epoch.
+    group's rate before each step.) A non-finite loss, or an epoch that ends
+    with a weight inf or nan, stops the run and restores the weights of the last epoch
+    that ended with all weights finite (`history.diverged`, and a RuntimeWarning); a run
+    that learned nothing warns too (`history.warning`, see `learned_nothing`). Ctrl-C
+    stops it cleanly (`history.interrupted`). `checkpoint(epoch, history)` runs after each
+    good epoch.
     """
     if scheduler_interval not in _INTERVALS:
         raise ValueError(f"fit: scheduler_interval must be one of {_INTERVALS}, got "
@@ -272,8 +334,11 @@ def fit(model: Module, optimizer: Optimizer, data: Any, epochs: int = 1,
         def validate() -> float:
             return evaluate(model, *validation)
 
-    return _run(epochs, len(loader.dataset), step, state, restore, progress, checkpoint,
-                validate, lr_now, loader, after_step, after_epoch)
+    history = _run(epochs, len(loader.dataset), step, state, restore, progress, checkpoint,
+                   validate, lr_now, loader, after_step, after_epoch,
+                   _labels(validation, loader))
+    _warn(history)
+    return history
 
 
 def fit_book(network: BookNetwork, data: Any, epochs: int = 1, shuffle: bool = True,
@@ -306,8 +371,29 @@ def fit_book(network: BookNetwork, data: Any, epochs: int = 1, shuffle: bool = T
         def validate() -> float:
             return evaluate(network, *validation)
 
-    return _run(epochs, len(loader.dataset), step, state, restore, progress, checkpoint,
-                validate, lambda: network.lr, loader)
+    history = _run(epochs, len(loader.dataset), step, state, restore, progress, checkpoint,
+                   validate, lambda: network.lr, loader, labels=_labels(validation, loader))
+    _warn(history)
+    return history
+
+
+def _labels(validation: tuple | None, loader: Any) -> np.ndarray | None:
+    """The labels the last accuracy is measured on: the validation data's, else the
+    training data's (when the loader holds a TensorDataset of (X, y))."""
+    if validation is not None:
+        return np.asarray(validation[1])
+    tensors = getattr(loader.dataset, "tensors", None)
+    if tensors is not None and len(tensors) == 2:
+        y = tensors[1]
+        return np.asarray(y.data if isinstance(y, Tensor) else y)
+    return None
+
+
+def _warn(history: History) -> None:
+    """Say it when a run diverged or learned nothing: a wrong result must not be silent."""
+    text = history.message if history.diverged else history.warning
+    if text:
+        warnings.warn(text, RuntimeWarning, stacklevel=3)
 
 
 def _check_run(epochs: int, batch_size: int) -> None:

