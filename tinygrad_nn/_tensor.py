@@ -749,7 +749,12 @@ class Tensor:
         return _elementwise(ops.Div, "div", self, other, floating=True)
 
     def __rtruediv__(self, other: Any) -> Tensor:
+        if isinstance(other, _NUMBERS):  # c / x is c · (1/x), as PyTorch computes it
+            return self.reciprocal() * other
         return _elementwise(ops.Div, "div", other, self, floating=True)
+
+    def reciprocal(self) -> Tensor:
+        return self._unary(ops.Reciprocal, floating=True)
 
     def __floordiv__(self, other: Any) -> Tensor:
         return _elementwise(ops.FloorDiv, "floor_divide", self, other)

@@ -108,6 +108,18 @@ class Div(Function):
         return ga, gb
 
 
+class Reciprocal(Function):
+    """1/a; backward −g/a² written with the output, −g·out² (what PyTorch keeps)."""
+
+    def forward(self, a):
+        with np.errstate(divide="ignore"):
+            self.out = out = np.reciprocal(a)
+        return out
+
+    def backward(self, g):
+        return (-g * self.out * self.out,)
+
+
 class Pow(Function):
     """`a ** b`. Where the exponent is 0 the base's gradient is 0 (also at a = 0, where
     b·a^(b−1) would be 0·inf); where the base is 0 and b >= 0, the exponent's is 0."""
