@@ -7,7 +7,7 @@ import zlib
 import numpy as np
 import pytest
 
-from tinygrad_nn.images import image_format, write_gray
+from tinygrad_nn.image_files import image_format, write_gray
 
 IMAGE = np.array([[0, 128, 255], [255, 64, 0]], np.uint8)
 

@@ -20,10 +20,11 @@ import numpy as np
 
 from . import __version__, _cli_start
 from . import data as D
+from . import images as I
 from ._tensor import Tensor, manual_seed
 from .autograd import ShapeError
 from .book import BookNetwork
-from .images import image_format, png_gray, write_gray
+from .image_files import image_format, write_gray
 from .nn import Linear, Sequential, Sigmoid
 from .nn.functional import squared_error
 from .optim import SGD
@@ -80,7 +81,7 @@ def _positive_float(text: str) -> float:
     return v
 
 
-def _seed(text: str) -> int:
+def _count(text: str) -> int:
     try:
         v = int(text)
     except ValueError:
@@ -88,6 +89,22 @@ def _seed(text: str) -> int:
     if v < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {v}")
     return v
+
+
+_seed = _count  # a seed is a whole number >= 0
+
+
+def _augment(text: str) -> tuple:
+    kind, _, value = text.partition("=")
+    if kind != "rotate" or not value:
+        raise argparse.ArgumentTypeError(f"expected rotate=DEG, got {text!r}")
+    try:
+        degrees = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"rotate=DEG: {value!r} is not a number") from None
+    if not math.isfinite(degrees) or degrees == 0:
+        raise argparse.ArgumentTypeError(f"rotate=DEG: needs a non-zero angle, got {value}")
+    return kind, degrees
 
 
 def _digit(text: str) -> int:
@@ -99,14 +116,14 @@ def _digit(text: str) -> int:
 # ----------------------------------------------------------------------------- data
 
 
-def load_data(spec: str, test_spec: str | None) -> tuple:
+def load_data(spec: str, test_spec: str | None, dtype: type = np.float32) -> tuple:
     """`digits` or a PATH (+ optional test PATH) -> (X_train, y_train, X_test, y_test), X
-    scaled the text's way (x/max·0.99 + 0.01)."""
+    scaled the text's way (x/max·0.99 + 0.01; with float64, the text's own arithmetic)."""
     if spec == "digits":
         if test_spec is not None:
             raise CliError("--test-data goes with --data PATH, not with the bundled digits")
         Xtr, ytr, Xte, yte = D.load_digits()
-        return D.book_scale(Xtr, 1.0), ytr, D.book_scale(Xte, 1.0), yte
+        return (D.book_scale(Xtr, 1.0, dtype), ytr, D.book_scale(Xte, 1.0, dtype), yte)
     X, y = D.load_mnist(spec)
     if test_spec is None:
         if len(X) < 2:
@@ -119,16 +136,17 @@ def load_data(spec: str, test_spec: str | None) -> tuple:
         if Xte.shape[1] != Xtr.shape[1]:
             raise CliError(f"{test_spec}: {Xte.shape[1]} pixels per image, but {spec} has "
                            f"{Xtr.shape[1]}")
-    return D.book_scale(Xtr), ytr, D.book_scale(Xte), yte
+    return D.book_scale(Xtr, 255, dtype), ytr, D.book_scale(Xte, 255, dtype), yte
 
 
 # ----------------------------------------------------------------------------- model files
 
 
-def text_network(inputs: int, hidden: int, outputs: int = 10) -> Sequential:
+def text_network(inputs: int, hidden: int, outputs: int = 10, dtype: type = np.float32
+                 ) -> Sequential:
     """The text's network: sigmoid layers, no biases, weights by the text's init rule."""
-    return Sequential(Linear(inputs, hidden, bias=False), Sigmoid(),
-                      Linear(hidden, outputs, bias=False), Sigmoid())
+    return Sequential(Linear(inputs, hidden, bias=False, dtype=dtype), Sigmoid(),
+                      Linear(hidden, outputs, bias=False, dtype=dtype), Sigmoid())
 
 
 # what a model file holds beside the weights and "__meta__" when written by `train --save`
@@ -168,7 +186,7 @@ def load_run(path: str) -> tuple:
     _check_weights(sd, meta, path)
     try:
         inputs, hidden, outputs = (int(n) for n in meta["layers"])
-        model = text_network(inputs, hidden, outputs)
+        model = text_network(inputs, hidden, outputs, np.dtype(meta.get("dtype", "float32")))
         model.load_state_dict(sd)
     except (KeyError, ValueError, TypeError, RuntimeError) as e:
         raise CliError(f"{path}: model file does not match its architecture record: "
@@ -222,7 +240,7 @@ def _resume(args: argparse.Namespace) -> tuple:
     _check_run_record(settings, meta.get("rule", args.rule), run, args.resume)
     args.hidden = int(meta["layers"][1])
     args.rule = meta.get("rule", args.rule)
-    for key in ("lr", "batch_size", "seed"):
+    for key in ("lr", "batch_size", "seed", "exact", "augment"):
         if key in settings:
             setattr(args, key, settings[key])
     if args.epochs is None:
@@ -255,15 +273,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     model = run = None
     if args.resume:
         model, run = _resume(args)
+    if args.exact and args.rule != "book":
+        raise CliError("--exact runs the text's own training loop: it goes with --rule book")
     manual_seed(args.seed)
-    Xtr, ytr, Xte, yte = load_data(args.data, args.test_data)
+    dtype = np.float64 if args.exact else np.float32
+    Xtr, ytr, Xte, yte = load_data(args.data, args.test_data, dtype)
     if args.epochs is None:
         args.epochs = DEFAULT_EPOCHS["digits" if args.data == "digits" else "path"]
     lr = args.lr if args.lr is not None else DEFAULT_LR[args.rule]
     save_existed = bool(args.save) and os.path.exists(args.save)
     if model is None:
         _check_memory(Xtr.shape[1], args.hidden, min(args.batch_size, len(Xtr)), len(Xte))
-        model = text_network(Xtr.shape[1], args.hidden)
+        model = text_network(Xtr.shape[1], args.hidden, dtype=dtype)
     _check_inputs(model, Xtr, args.data)
     done = int(run["epoch"]) if run else 0
     if done >= args.epochs:
@@ -273,17 +294,32 @@ def cmd_train(args: argparse.Namespace) -> int:
             "bias": False, "rule": args.rule, "data": args.data,
             "run": {"lr": lr, "batch_size": args.batch_size, "seed": args.seed,
                     "epochs": args.epochs}}
+    if args.exact:
+        meta.update(dtype="float64", exact=True)
+        meta["run"]["exact"] = True
+    rotate = None
+    Xfit, yfit = Xtr, ytr
+    if args.augment is not None:
+        rotate = float(args.augment[1])
+        side = I.side_of(Xtr.shape[1], f"--augment rotate: {args.data}")
+        meta["augment"] = f"rotate={rotate:g}"
+        meta["run"]["augment"] = ["rotate", rotate]
+        if args.rule == "autograd":  # the rotated copies right after each image
+            Xfit, yfit = _with_rotations(Xtr, ytr, rotate, side)
     # the run's shuffling: one generator for all epochs, saved with each checkpoint
     gen = np.random.default_rng(args.seed)
     if run and "generator" in run:
         gen.bit_generator.state = run["generator"]
-    loader = DataLoader(TensorDataset(Xtr, ytr), batch_size=args.batch_size, shuffle=True,
-                        generator=gen)
+    loader = DataLoader(TensorDataset(Xfit, yfit), batch_size=args.batch_size,
+                        shuffle=not args.exact, generator=gen)
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     say(f"training the text's network {Xtr.shape[1]}-{args.hidden}-10 (sigmoid, no biases) "
         f"on {len(Xtr)} samples, testing on {len(Xte)}; rule={args.rule}, lr={lr:g}"
         + (f"→{lr * LR_END_FRACTION:g} (linear decay)" if args.rule == "autograd" else "")
         + f", batch size {args.batch_size}, {args.epochs} epoch{'s' if args.epochs > 1 else ''}"
+        + (f"; each image also rotated by ±{rotate:g}°" if rotate is not None else "")
+        + ("; the text's loop as written: records in file order, float64, fixed learning "
+           f"rate, weights as numpy.random.seed({args.seed}) draws them" if args.exact else "")
         + (f"; resuming after epoch {done} from {args.resume}" if done else ""))
     opt = sched = None
 
@@ -310,7 +346,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.batch_size != 1:  # from a resumed run's settings (the flag is checked first)
             raise CliError("--rule book trains one sample per step, as the text does: "
                            "leave out --batch-size")
-        book = BookNetwork(Xtr.shape[1], args.hidden, 10, lr, rng=args.seed, dtype=np.float32)
+        if args.exact:
+            book = BookNetwork(Xtr.shape[1], args.hidden, 10, lr, seed=args.seed)
+        else:
+            book = BookNetwork(Xtr.shape[1], args.hidden, 10, lr, rng=args.seed,
+                               dtype=np.float32)
         if run:
             book.wih[...], book.who[...] = model[0].weight.data, model[2].weight.data
     else:
@@ -325,8 +365,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         if book is not None:
+            augment = None if rotate is None else (
+                lambda x: I.rotated_copies(x, rotate, side))
             history = fit_book(book, loader, args.epochs - done, validation=(Xte, yte),
-                               progress=progress, checkpoint=checkpoint)
+                               progress=progress, checkpoint=checkpoint, augment=augment)
             model.load_state_dict({"0.weight": book.wih, "2.weight": book.who})
         else:
             history = fit(model, opt, loader, args.epochs - done, args.batch_size,
@@ -360,7 +402,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         say(f"wrote {args.plot}")
     if history.warning and not history.interrupted:
         print(f"tinygrad-nn: warning: {history.warning}", file=sys.stderr)
-    print(f"test accuracy: {evaluate(model, Xte, yte):.4f}")
+    if args.exact:  # the text's test loop: query each record, compare argmax with the label
+        accuracy = book_accuracy(book, Xte, yte)
+    else:
+        accuracy = evaluate(model, Xte, yte)
+    print(f"test accuracy: {accuracy:.4f}")
     return 130 if history.interrupted else 0
 
 
@@ -376,6 +422,21 @@ def _kept(save: str | None, history: History, existed: bool, done: int = 0) -> s
     if history.good_epochs:
         return f"; {save} holds epoch {done + history.good_epochs}"
     return f"; {save} was not written" + (" (it keeps what it held before)" if existed else "")
+
+
+def book_accuracy(net: BookNetwork, X: np.ndarray, y: np.ndarray) -> float:
+    """The text's scorecard: the fraction of records whose `query` argmax is the label."""
+    scorecard = [int(np.argmax(net.query(x))) == int(label) for x, label in zip(X, y)]
+    return float(np.sum(scorecard) / len(scorecard))
+
+
+def _with_rotations(X: np.ndarray, y: np.ndarray, degrees: float, side: int) -> tuple:
+    """Each image followed by its copies turned by ±degrees (the text's extra examples)."""
+    out = np.empty((3 * len(X), X.shape[1]), X.dtype)
+    out[0::3] = X
+    for i, x in enumerate(X):
+        out[3 * i + 1], out[3 * i + 2] = I.rotated_copies(x, degrees, side)
+    return out, np.repeat(y, 3)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -416,6 +477,10 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    if args.during_training:
+        return cmd_explain_during_training(args)
+    if args.epochs is not None or args.points is not None or args.probe is not None:
+        raise CliError("--epochs, --points and --probe go with --during-training")
     Xtr, ytr, _, _ = load_data(args.data, None)
     if not 0 <= args.index < len(Xtr):
         raise CliError(f"--index must be in 0..{len(Xtr) - 1}, got {args.index}")
@@ -474,18 +539,170 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------- explain, during training
+
+
+def cmd_explain_during_training(args: argparse.Namespace) -> int:
+    """Train with the text's rule (or autograd) and, at points along the way, compare one
+    step of the text's rule with one gradient step on the same probe samples."""
+    if args.plot:
+        _need_matplotlib()
+    Xtr, ytr, _, _ = load_data(args.data, None, np.float64)
+    probe = min(100 if args.probe is None else args.probe, len(Xtr))
+    epochs = 5 if args.epochs is None else args.epochs
+    points = 10 if args.points is None else args.points
+    n_in = Xtr.shape[1]
+    if args.model:  # start from trained weights
+        model, _ = load_model(args.model)
+        _check_inputs(model, Xtr, args.data)
+        hidden = model[0].out_features
+        net = BookNetwork(n_in, hidden, 10, args.lr, seed=0)
+        net.wih = model[0].weight.data.astype(np.float64)
+        net.who = model[2].weight.data.astype(np.float64)
+    else:
+        hidden = args.hidden
+        net = BookNetwork(n_in, hidden, 10, args.lr, seed=args.seed)
+    twin = Sequential(Linear(n_in, hidden, bias=False, dtype=np.float64), Sigmoid(),
+                      Linear(hidden, 10, bias=False, dtype=np.float64), Sigmoid())
+    targets = D.one_hot(ytr).astype(np.float64)
+    targets[targets > 0.5], targets[targets < 0.5] = 0.99, 0.01  # exact, as the text's
+    total = epochs * len(Xtr)
+    marks = sorted({round(total * k / points) for k in range(points + 1)})
+    rows = []
+
+    def measure(seen: int) -> None:
+        twin.load_state_dict({"0.weight": net.wih, "2.weight": net.who})
+        ratio, cosine = {"hidden": [], "output": []}, {"hidden": [], "output": []}
+        for x, t in zip(Xtr[:probe], targets[:probe]):
+            d_who, d_wih, _, _ = net.updates(x, t)
+            twin.zero_grad()
+            squared_error(twin(Tensor(x[None, :])), t[None, :]).backward()
+            for name, book_step, param in (("hidden", d_wih, twin[0].weight),
+                                           ("output", d_who, twin[2].weight)):
+                grad_step = -args.lr * param.grad.data
+                nb, ng = np.linalg.norm(book_step), np.linalg.norm(grad_step)
+                ratio[name].append(nb / max(ng, 1e-300))
+                cosine[name].append(float(np.sum(book_step * grad_step)) / max(nb * ng, 1e-300))
+        rows.append((seen, {k: np.array(v) for k, v in ratio.items()},
+                     {k: np.array(v) for k, v in cosine.items()}))
+
+    opt = SGD(twin.parameters(), lr=args.lr) if args.rule == "autograd" else None
+    seen = 0
+    with np.errstate(all="ignore"):
+        measure(0)
+        for _ in range(epochs):
+            for x, t in zip(Xtr, targets):
+                if opt is None:
+                    net.train(x, t)
+                else:  # the gradient trains; the text's rule is only measured
+                    twin.load_state_dict({"0.weight": net.wih, "2.weight": net.who})
+                    opt.zero_grad()
+                    squared_error(twin(Tensor(x[None, :])), t[None, :]).backward()
+                    opt.step()
+                    net.wih, net.who = (twin[0].weight.data.copy(), twin[2].weight.data.copy())
+                seen += 1
+                if seen in marks[1:]:
+                    measure(seen)
+    start = f"from {args.model}" if args.model else f"seed {args.seed}"
+    if epochs == 0:
+        what = f"on the weights of {args.model}" if args.model else f"on fresh weights ({start})"
+        what = f"the text's rule against the gradient {what}, {n_in}-{hidden}-10, lr {args.lr:g}"
+    else:
+        what = (f"the text's rule against the gradient as "
+                f"{'the text' if opt is None else 'autograd'}'s rule trains {n_in}-{hidden}-10 "
+                f"on {len(Xtr)} samples ({args.data}), lr {args.lr:g}, {epochs} "
+                f"epoch{'' if epochs == 1 else 's'}, {start}")
+    print(f"{what}; each row: one step from the weights at that point on each of the first "
+          f"{probe} training samples, ‖text step‖/‖gradient step‖ and their cosine")
+    print(f"{'samples':>9}  {'hidden ratio':>12} {'(min':>7} {'max)':>8}  {'cosine':>7} "
+          f"{'(min)':>7}   {'output ratio':>12} {'cosine':>7}")
+    for seen, ratio, cosine in rows:
+        h, hc = ratio["hidden"], cosine["hidden"]
+        print(f"{seen:>9}  {np.median(h):>12.3g} {np.min(h):>7.3g} {np.max(h):>8.3g}  "
+              f"{np.median(hc):>7.3f} {np.min(hc):>7.3f}   {np.median(ratio['output']):>12.3f} "
+              f"{np.median(cosine['output']):>7.3f}")
+    print("Why: the output layer's step is the gradient's (ratio 1, cosine 1); the hidden "
+          "layer's lacks the output slopes o·(1−o), which start near 0.25 (so about 4×) and "
+          "shrink towards 0 as the outputs approach their targets 0.01/0.99, so the text's "
+          "step grows against the gradient's and turns away from it.")
+    if args.plot:
+        _plot_drift(rows, args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def _plot_drift(rows: list, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    seen = np.array([r[0] for r in rows])
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    h = [r[1]["hidden"] for r in rows]
+    a1.fill_between(seen, [np.min(v) for v in h], [np.max(v) for v in h], alpha=0.25,
+                    label="min–max over the probe samples")
+    a1.plot(seen, [np.median(v) for v in h], marker="o", label="hidden layer, median")
+    a1.plot(seen, [np.median(r[1]["output"]) for r in rows], marker=".",
+            label="output layer, median")
+    a1.set(yscale="log", title="‖text rule's step‖ / ‖gradient step‖",
+           xlabel="samples trained")
+    a1.legend()
+    c = [r[2]["hidden"] for r in rows]
+    a2.fill_between(seen, [np.min(v) for v in c], [np.max(v) for v in c], alpha=0.25)
+    a2.plot(seen, [np.median(v) for v in c], marker="o", label="hidden layer, median")
+    a2.plot(seen, [np.median(r[2]["output"]) for r in rows], marker=".",
+            label="output layer, median")
+    a2.set(title="cosine between the two steps", xlabel="samples trained", ylim=(-1.05, 1.05))
+    a2.legend()
+    fig.tight_layout()
+    fmt = image_format(path, "--plot")
+    try:
+        atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=100), "--plot")
+    finally:
+        plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- predict
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    model, _ = load_model(args.model)
+    w_ih, w_ho = model[0].weight.data, model[2].weight.data
+    net = BookNetwork(w_ih.shape[1], w_ih.shape[0], w_ho.shape[0], 0.1, seed=0)
+    net.wih, net.who = w_ih.astype(np.float64), w_ho.astype(np.float64)
+    side = I.side_of(net.inodes, args.model)
+    seen = []
+    for path in args.images:
+        try:
+            grey = I.read_grey(path, None if args.fit else side)
+            if args.fit:
+                grey = I.fit_digit(grey, side, invert=not args.no_invert)
+        except ImportError as e:
+            raise CliError(str(e)) from None
+        except I.ImageError as e:
+            raise CliError(f"{path}: {e}") from None
+        inputs = I.book_inputs(grey, invert=not args.no_invert)
+        outputs = net.query(inputs)[:, 0]  # the text's query, one column
+        print(f"{path}: {int(np.argmax(outputs))}   outputs "
+              + " ".join(f"{v:.4f}" for v in outputs))
+        seen.append(I.to_picture(inputs, side))
+    if args.show:
+        gap = np.full((side, 1), 128, np.uint8)
+        strip = np.concatenate([p for img in seen for p in (img, gap)][:-1], axis=1)
+        write_gray(args.show, I.upscale(strip, 8 * side if side >= 28 else 28 * side,
+                                        smooth=False), op="predict --show")
+        print(f"wrote {args.show}: what the network saw ({side}x{side} inputs each, dark = ink)")
+    return 0
+
+
 # ----------------------------------------------------------------------------- backquery
-
-
-def write_png_gray(path: str, image: np.ndarray) -> None:
-    """Write a 2-D uint8 array as a grayscale PNG (zlib only), atomically."""
-    atomic_write(path, png_gray(image), "backquery")
 
 
 def cmd_backquery(args: argparse.Namespace) -> int:
     model, _ = load_model(args.model)
     w_ih, w_ho = model[0].weight.data, model[2].weight.data
-    net = BookNetwork(w_ih.shape[1], w_ih.shape[0], w_ho.shape[0], 0.1)
+    net = BookNetwork(w_ih.shape[1], w_ih.shape[0], w_ho.shape[0], 0.1, seed=0)
     net.wih, net.who = w_ih.astype(np.float64), w_ho.astype(np.float64)
     target = np.full(w_ho.shape[0], 0.01)
     target[args.label] = 0.99
@@ -493,14 +710,27 @@ def cmd_backquery(args: argparse.Namespace) -> int:
     if not np.isfinite(pixels).all():
         raise CliError(f"{args.model}: running this network backwards gives inf or nan "
                        f"(its weights are too large)")
-    side = int(round(math.sqrt(len(pixels))))
-    if side * side != len(pixels):
-        raise CliError(f"{args.model}: {len(pixels)} inputs do not form a square image")
-    ink = (pixels - 0.01) / 0.98                     # 0..1, high = ink, as in the data
-    img = (255 * (1 - ink)).clip(0, 255).astype(np.uint8).reshape(side, side)
-    write_gray(args.output, img, scale=max(1, 224 // side), op="backquery")
+    side = I.side_of(len(pixels), args.model)
+    coarse = side < 28  # fewer pixels than MNIST's: the bundled 8x8 digits
+    size = args.size if args.size is not None else (224 if coarse else side)
+    smooth = coarse if args.smooth is None else args.smooth
+    if smooth:  # the few extreme inputs would turn everything else mid-grey
+        lo, hi = np.percentile(pixels, [5, 95])
+        pixels = np.clip((pixels - lo) / max(hi - lo, 1e-12), 0, 1) * 0.98 + 0.01
+    img = I.to_picture(pixels, side)
+    if size != side:
+        img = I.upscale(img, size, smooth)
+    write_gray(args.output, img, op="backquery")  # in the format of its suffix
     print(f"wrote {args.output}: what the network imagines a {args.label} looks like "
-          f"({side}x{side}, dark = ink)")
+          f"({side}x{side} inputs" + (f", drawn {img.shape[0]}x{img.shape[1]}" if size != side
+                                      else "") + ", dark = ink)")
+    if coarse:
+        drawn = ("smoothed, with its middle 90% of values stretched to full contrast"
+                 if smooth else "in blocks")
+        print(f"note: the network sees {side}x{side} pixels, so this is all it can imagine; "
+              f"it is drawn {drawn}. Inputs that are blank in every training image (the "
+              f"border of the 8x8 digits) keep their random initial weights and show as "
+              f"noise; a model trained on MNIST gives clearer digits.")
     return 0
 
 
@@ -582,6 +812,8 @@ OUTPUTS = {
               ("plot", "--plot", _check_plot_out)),
     "graph": (("output", "-o/--output", _check_graph_out),),
     "backquery": (("output", "-o/--output", _check_image_out),),
+    "explain": (("plot", "--plot", _check_plot_out),),
+    "predict": (("show", "--show", _check_image_out),),
 }
 # Files a command reads (an output may not overwrite one of them).
 INPUTS = (("data", "--data"), ("test_data", "--test-data"), ("resume", "--resume"))
@@ -738,6 +970,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--plot", metavar="FILE", help="loss/accuracy curves and confusion matrix "
                    "(.png/.svg/.pdf, needs matplotlib)")
     t.add_argument("--quiet", action="store_true", help="no progress bars or epoch lines")
+    t.add_argument("--exact", action="store_true",
+                   help="with --rule book: the text's training loop as written (records in "
+                        "file order, float64, fixed learning rate, initial weights as "
+                        "numpy.random.seed(SEED) draws them), so the accuracy equals the "
+                        "text's code's to the last digit")
+    t.add_argument("--augment", type=_augment, metavar="rotate=DEG",
+                   help="also train on each image turned by +DEG and -DEG degrees, right "
+                        "after it (the text uses rotate=10)")
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("evaluate", help="print the test accuracy of a saved model",
@@ -773,6 +1013,22 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--lr", type=_positive_float, default=0.1, help="learning rate of the step")
     x.add_argument("--seed", type=_seed, default=0, help="seeds the fresh network's weights")
     x.add_argument("--index", type=int, default=0, help="which training sample (0-based)")
+    x.add_argument("--during-training", action="store_true",
+                   help="train (a fresh network, or --model's) and compare the two rules' "
+                        "steps (ratio of norms, cosine) per layer at points along the way")
+    x.add_argument("--rule", choices=("book", "autograd"), default="book",
+                   help="with --during-training: which rule trains (default: book, the "
+                        "text's)")
+    x.add_argument("--epochs", type=_count, default=None,
+                   help="with --during-training: passes over the training data (default: 5; "
+                        "0 with --model measures the saved weights only)")
+    x.add_argument("--points", type=_positive_int, default=None,
+                   help="with --during-training: measurements after the start (default: 10)")
+    x.add_argument("--probe", type=_positive_int, default=None,
+                   help="with --during-training: training samples each measurement steps "
+                        "from (default: 100)")
+    x.add_argument("--plot", metavar="FILE", help="with --during-training: the ratio and "
+                   "cosine over training as a chart (.png/.svg/.pdf, needs matplotlib)")
     data_args(x, test=False)
     x.set_defaults(func=cmd_explain)
 
@@ -786,7 +1042,34 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--label", type=_digit, required=True, help="the digit to imagine, 0-9")
     b.add_argument("-o", "--output", default="backquery.png", metavar="FILE",
                    help="image file (.png/.svg/.pdf)")
+    b.add_argument("--size", type=_positive_int, default=None, metavar="PX",
+                   help="side of the image in pixels (default: the network's own, 28 for "
+                        "MNIST, one pixel per input as the text shows it; 224 for the 8x8 "
+                        "digits)")
+    b.add_argument("--smooth", action=argparse.BooleanOptionalAction, default=None,
+                   help="draw smoothed with the middle 90%% of values stretched to full "
+                        "contrast (default: on for inputs smaller than 28x28)")
     b.set_defaults(func=cmd_backquery)
+
+    r = sub.add_parser("predict", help="the digit a saved network reads in image files "
+                       "(PNG/JPEG, needs Pillow), converted the text's way",
+                       formatter_class=_Help,
+                       description="Read each image as the text reads your own handwriting "
+                                   "(grey, the model's input size, inverted so ink is high, "
+                                   "scaled to 0.01..0.99) and print the digit and the ten "
+                                   "outputs.")
+    r.add_argument("images", nargs="+", metavar="IMAGE", help="PNG or JPEG files")
+    r.add_argument("--model", required=True, metavar="FILE",
+                   help="a model file written by train --save")
+    r.add_argument("--show", metavar="FILE",
+                   help="write what the network saw (.png/.svg/.pdf)")
+    r.add_argument("--no-invert", action="store_true",
+                   help="the image already has light ink on a dark ground, as MNIST's")
+    r.add_argument("--fit", action="store_true",
+                   help="frame the digit as MNIST does (its ink scaled into the middle "
+                        "20x20 of 28x28, centred by mass) before reading it; not the text's "
+                        "step, but it helps with photos and drawings that fill the frame")
+    r.set_defaults(func=cmd_predict)
     return p
 
 

@@ -264,12 +264,17 @@ def split_last(X: np.ndarray, y: np.ndarray, fraction: float = 0.2,
 # ----------------------------------------------------------------------------- encoding
 
 
-def book_scale(X: np.ndarray, max_value: float = 255) -> np.ndarray:
-    """The text's input scaling, X/max·0.99 + 0.01 -> float32 in [0.01, 1.0]: no zero
-    inputs, which would stop their weights from learning."""
+def book_scale(X: np.ndarray, max_value: float = 255, dtype: Any = np.float32) -> np.ndarray:
+    """The text's input scaling, X/max·0.99 + 0.01 -> in [0.01, 1.0]: no zero inputs, which
+    would stop their weights from learning. float32 by default; `dtype=np.float64` computes
+    the text's own expression, `X / max * 0.99 + 0.01`, operation for operation."""
     X = np.asarray(X)
     if max_value <= 0:
         raise ValueError(f"book_scale: max_value must be > 0, got {max_value}")
+    if np.dtype(dtype) == np.float64:
+        return X.astype(np.float64) / max_value * 0.99 + 0.01
+    if np.dtype(dtype) != np.float32:
+        raise TypeError(f"book_scale: dtype must be float32 or float64, got {np.dtype(dtype)}")
     return (X.astype(np.float32) * np.float32(0.99 / max_value) + np.float32(0.01)).astype(
         np.float32)
 

@@ -343,9 +343,13 @@ def fit(model: Module, optimizer: Optimizer, data: Any, epochs: int = 1,
 
 def fit_book(network: BookNetwork, data: Any, epochs: int = 1, shuffle: bool = True,
              seed: Any = 0, validation: tuple | None = None, progress: bool | None = None,
-             checkpoint: Callable | None = None) -> History:
+             checkpoint: Callable | None = None,
+             augment: Callable[[np.ndarray], list] | None = None) -> History:
     """Train the text's `BookNetwork` with its own hand rule, one sample per step (`data`:
-    an (X, y) pair or a DataLoader with batch_size 1)."""
+    an (X, y) pair or a DataLoader with batch_size 1).
+
+    `augment(x)` returns extra inputs (the text's rotated copies) trained right after each
+    sample with its target; the loss and accuracy count the original sample only."""
     _check_run(epochs, 1)
     loader = make_loader(data, 1, shuffle, seed)
     if loader.batch_size != 1:
@@ -358,6 +362,9 @@ def fit_book(network: BookNetwork, data: Any, epochs: int = 1, shuffle: bool = T
         t[yb[0]] = on
         x = xb.data if isinstance(xb, Tensor) else np.asarray(xb)
         error, outputs = network._train(x[0], t)  # outputs from before the update
+        if augment is not None:
+            for extra in augment(x[0]):
+                network._train(extra, t)
         return error, int(np.argmax(outputs))
 
     def state() -> list:
