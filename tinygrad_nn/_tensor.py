@@ -188,16 +188,6 @@ def _node(t: Tensor) -> Any:
     return t._standin
 
 
-def _versions(inputs: Sequence[Any], out: Tensor) -> list:
-    """(version counter, version now, id of the array, position) of each input tensor and the
-    output: backward compares them with the counters then, and raises if an array the op
-    kept for its gradient was changed in place in between (see Function.check_saved)."""
-    versions = [(x._vc, x._vc[0], id(x._data), i) for i, x in enumerate(inputs)
-                if isinstance(x, Tensor)]
-    versions.append((out._vc, out._vc[0], id(out._data), -1))
-    return versions
-
-
 def _apply(op: type, inputs: Sequence[Any], const: tuple | None = None, **attrs: Any) -> Tensor:
     """Run `op` on `inputs` (Tensors, or constant arrays) and return the result as a
     Tensor, linking the op into the graph when grad mode is on and an input requires
@@ -218,12 +208,20 @@ def _apply(op: type, inputs: Sequence[Any], const: tuple | None = None, **attrs:
     if out._data.base is not None:
         _share_version_if_view(out, inputs, op, attrs)
     if record:
-        fn.parents = [_node(x) if isinstance(x, Tensor) else None for x in inputs]
+        # each input's graph node, and the version of each tensor now: backward checks
+        # them against what the op kept (Function.check_saved)
+        parents, saved = [], []
+        for i, x in enumerate(inputs):
+            if isinstance(x, Tensor):
+                parents.append(_node(x))
+                saved.append((x._vc, x._vc[0], id(x._data), i))
+            else:
+                parents.append(None)
+        saved.append((out._vc, out._vc[0], id(out._data), -1))
+        fn.parents, fn.saved = parents, saved
         fn.seq = next_seq()
         fn.out_shape = out._data.shape
-        fn.attrs = attrs
-        fn.const = const
-        fn.saved = _versions(inputs, out)
+        fn.attrs, fn.const, fn.hooks = attrs, const, None
         out._ctx = fn
         out._requires_grad = True
     if autograd.tracer is not None:
@@ -261,7 +259,7 @@ def _wrap(data: np.ndarray, requires_grad: bool = False) -> Tensor:
     t._data = data
     t.grad = None
     t._requires_grad = requires_grad
-    t._ctx = t._standin = t._base = t._hooks = None
+    t._ctx = None
     t._vc = [0]
     return t
 
@@ -393,8 +391,10 @@ class Tensor:
     can fill `.grad` of every leaf that requires grad. `Tensor(data)` makes a floating
     tensor (ints, bools and lists become float32); `tensor(data)` infers the dtype."""
 
-    __slots__ = ("_data", "grad", "_requires_grad", "_ctx", "_standin", "_vc", "_base",
-                 "_hooks", "__weakref__")
+    __slots__ = ("_data", "grad", "_requires_grad", "_ctx", "_vc", "__dict__", "__weakref__")
+    # rarely set (a data tensor's stand-in, a view's base, leaf hooks): class defaults, so
+    # making a tensor sets only the five slots above
+    _standin = _base = _hooks = None
     __array_ufunc__ = None  # make NumPy defer to our reflected operators (ndarray @ Tensor)
     __hash__ = object.__hash__  # == is element-wise; hashing stays identity (as PyTorch)
     _leaf = True  # as a graph node, a tensor is always a leaf (ops link to Functions)
@@ -402,7 +402,7 @@ class Tensor:
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         self._data = _to_array(data, dtype, "Tensor", floating=True)
         self.grad: Tensor | None = None
-        self._ctx = self._standin = self._base = self._hooks = None
+        self._ctx = None
         self._vc = [0]
         self._requires_grad = False
         self.requires_grad = requires_grad
@@ -415,7 +415,7 @@ class Tensor:
         self._data = state["data"]
         self.grad = state["grad"]
         self._requires_grad = state["requires_grad"]
-        self._ctx = self._standin = self._base = self._hooks = None
+        self._ctx = None
         self._vc = [0]
 
     # ---------------------------------------------------------------- properties
@@ -1350,6 +1350,8 @@ def _write_back_to_base(view: Tensor, info: tuple) -> None:
     base, index, _ = info
     fn = ops.SetItem()
     fn.needs = (base._requires_grad, True)
+    fn.const = fn.hooks = None
+    fn.saved = ()
     fn.idx, fn.v_shape = index, view._data.shape
     fn.parents = (_node(base), view._ctx)
     fn.seq = next_seq()

@@ -157,15 +157,16 @@ class Function:
     requires_grad = True  # a recorded op always leads back to something that needs grad
     differentiable = True  # False: the output never requires grad (comparisons, argmax)
 
-    def __init__(self) -> None:
-        self.parents = self.kept = self.const = self.info = self.hooks = None
-        self.needs = self.saved = ()
-
     def forward(self, *arrays: Any, **attrs: Any) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
 
     def backward(self, grad: np.ndarray) -> tuple:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} has no gradient")
+
+    def input_shape(self, i: int) -> tuple:
+        """The shape of input `i` (its graph node's output shape), for summing a gradient
+        back to it after broadcasting."""
+        return self.parents[i].out_shape
 
     @property
     def name(self) -> str:
@@ -233,17 +234,14 @@ def run_backward(roots: Sequence[tuple], retain_graph: bool = False,
     wanted = None if inputs is None else {id(graph_node(t)): None for t in inputs}
     pending: dict = {}  # node -> gradient summed so far
     heap: list = []  # (seq, node) of ops waiting for their turn
-
-    def hand(node: Any, g: np.ndarray) -> None:
+    for root, g in roots:
+        node = graph_node(root)
         if node in pending:
             pending[node] = pending[node] + g
         else:
             pending[node] = g
             if not node._leaf:
                 heappush(heap, (node.seq, node))
-
-    for root, g in roots:
-        hand(graph_node(root), g)
     while heap:
         fn = heappop(heap)[1]
         g = pending.pop(fn)
@@ -255,8 +253,14 @@ def run_backward(roots: Sequence[tuple], retain_graph: bool = False,
             wanted[id(fn)] = g
         fn.check_saved()
         for parent, parent_grad in zip(fn.parents, fn.backward(g)):
-            if parent_grad is not None:  # None for inputs that need no gradient
-                hand(parent, parent_grad)
+            if parent_grad is None:  # an input that needs no gradient
+                continue
+            if parent in pending:  # another use of this input handed it a gradient already
+                pending[parent] = pending[parent] + parent_grad
+            else:
+                pending[parent] = parent_grad
+                if not parent._leaf:
+                    heappush(heap, (parent.seq, parent))
         if not retain_graph:  # free the saved arrays; keep a skeleton for drawings
             fn.kept, fn.parents = fn.parents, None
             fn.__dict__.clear()

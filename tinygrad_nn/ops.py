@@ -56,28 +56,27 @@ def _restore(g: np.ndarray, shape: tuple, axes: tuple, keepdims: bool) -> np.nda
 
 class Add(Function):
     def forward(self, a, b):
-        self.shapes = _shape(a), _shape(b)
         return a + b
 
     def backward(self, g):
-        (sa, sb), (na, nb) = self.shapes, self.needs
-        return (unbroadcast(g, sa) if na else None, unbroadcast(g, sb) if nb else None)
+        na, nb = self.needs
+        return (unbroadcast(g, self.input_shape(0)) if na else None,
+                unbroadcast(g, self.input_shape(1)) if nb else None)
 
 
 class Sub(Function):
     def forward(self, a, b):
-        self.shapes = _shape(a), _shape(b)
         return a - b
 
     def backward(self, g):
-        (sa, sb), (na, nb) = self.shapes, self.needs
-        return (unbroadcast(g, sa) if na else None, unbroadcast(-g, sb) if nb else None)
+        na, nb = self.needs
+        return (unbroadcast(g, self.input_shape(0)) if na else None,
+                unbroadcast(-g, self.input_shape(1)) if nb else None)
 
 
 class Mul(Function):
     def forward(self, a, b):
         na, nb = self.needs
-        self.shapes = _shape(a), _shape(b)
         if na:
             self.b = b  # ∂(a·b)/∂a = b
         if nb:
@@ -85,15 +84,14 @@ class Mul(Function):
         return a * b
 
     def backward(self, g):
-        (sa, sb), (na, nb) = self.shapes, self.needs
-        return (unbroadcast(g * self.b, sa) if na else None,
-                unbroadcast(g * self.a, sb) if nb else None)
+        na, nb = self.needs
+        return (unbroadcast(g * self.b, self.input_shape(0)) if na else None,
+                unbroadcast(g * self.a, self.input_shape(1)) if nb else None)
 
 
 class Div(Function):
     def forward(self, a, b):
         na, nb = self.needs
-        self.shapes = _shape(a), _shape(b)
         if na or nb:
             self.b = b
         if nb:
@@ -101,10 +99,10 @@ class Div(Function):
         return a / b
 
     def backward(self, g):
-        (sa, sb), (na, nb) = self.shapes, self.needs
-        ga = unbroadcast(g / self.b, sa) if na else None
+        na, nb = self.needs
+        ga = unbroadcast(g / self.b, self.input_shape(0)) if na else None
         # ∂(a/b)/∂b = −a/b²
-        gb = unbroadcast(-g * self.a / (self.b * self.b), sb) if nb else None
+        gb = unbroadcast(-g * self.a / (self.b * self.b), self.input_shape(1)) if nb else None
         return ga, gb
 
 
@@ -126,7 +124,6 @@ class Pow(Function):
 
     def forward(self, a, b):
         na, nb = self.needs
-        self.shapes = _shape(a), _shape(b)
         out = a**b
         if na or nb:
             self.a, self.b = a, b
@@ -135,20 +132,20 @@ class Pow(Function):
         return out
 
     def backward(self, g):
-        (sa, sb), (na, nb) = self.shapes, self.needs
+        na, nb = self.needs
         a, b = self.a, self.b
         ga = gb = None
         if na:  # b·a^(b−1), and 0 where b = 0
-            if np.ndim(b) == 0:  # a number exponent (the usual x ** 2)
+            if not isinstance(b, np.ndarray) or b.ndim == 0:  # a number exponent (x ** 2)
                 ga = g * b * a ** (b - 1) if b != 0 else np.zeros_like(g)
             else:
                 with np.errstate(divide="ignore", invalid="ignore"):
                     ga = np.where(b == 0, 0, g * b * a ** (b - 1)).astype(g.dtype)
-            ga = unbroadcast(ga, sa)
+            ga = unbroadcast(ga, self.input_shape(0))
         if nb:  # a^b·ln a, and 0 where a = 0 and b >= 0
             with np.errstate(divide="ignore", invalid="ignore"):
                 d = np.where((a == 0) & (b >= 0), 0, g * self.out * np.log(a))
-            gb = unbroadcast(d, sb).astype(g.dtype)
+            gb = unbroadcast(d, self.input_shape(1)).astype(g.dtype)
         return ga, gb
 
 
