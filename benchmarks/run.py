@@ -154,7 +154,7 @@ def main(argv: list | None = None) -> int:
             result = train_speed.speed(shape, batch, n[q], rounds, args.quick)
             md, figs[key] = training_table(key, result, rounds)
         elif key == "C":
-            result = chain.speed((100, 5)[q], rounds, args.quick)
+            result = chain.speed((100, 5)[q], rounds)
             md, figs[key] = chain_table(result, rounds)
         else:
             memory = train_speed.memory((2000, 100)[q])
