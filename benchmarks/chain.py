@@ -5,6 +5,8 @@ Every row must give true_numpy's gradient.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import harness  # first: pins the thread pools before NumPy loads
 import numpy as np
 
@@ -28,11 +30,13 @@ def chain(x, tanh=lambda h: h.tanh()):
 class Chain(harness.Row):
     """A row that runs `grad(x0)` (forward and backward) `reps` times per round."""
 
-    def __init__(self, x0: np.ndarray, reps: int) -> None:
-        self.x0, self.reps = x0, reps
+    grad: Callable
 
-    def run(self) -> None:
-        for _ in range(self.reps):
+    def __init__(self, x0: np.ndarray, reps: int) -> None:
+        self.x0, self.size, self.unit = x0, reps, 1  # run(lo, hi): hi − lo chains
+
+    def run(self, lo: int, hi: int) -> None:
+        for _ in range(lo, hi):
             self.g = self.grad(self.x0)
 
     def result(self) -> list:
@@ -132,8 +136,8 @@ class Jax(Chain):
         jnp = jax.numpy
         self.grad = jax.jit(jax.grad(lambda x: jnp.sum(chain(x, jnp.tanh))))
 
-    def run(self) -> None:
-        super().run()
+    def run(self, lo: int, hi: int) -> None:
+        super().run(lo, hi)
         self.jax.block_until_ready(self.g)
 
 

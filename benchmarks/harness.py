@@ -119,13 +119,18 @@ def import_jax():
 
 class Row:
     """One implementation of a workload. It is built once (compiling, if it compiles,
-    happens there or in the untimed warm-up), `reset` before every round, `run` timed,
-    and its `result` (final weights, or a gradient) checked against a reference."""
+    happens there or in the untimed warm-up), `reset` before every round, then
+    `run(lo, hi)` does units lo..hi of the round's `size` units (samples, or chains),
+    timed, in steps of `unit`; its `result` (final weights, or a gradient) is checked
+    against a reference."""
+
+    size: int
+    unit: int
 
     def reset(self) -> None:
         pass
 
-    def run(self) -> None:
+    def run(self, lo: int, hi: int) -> None:
         raise NotImplementedError
 
     def result(self) -> list[np.ndarray]:
@@ -143,16 +148,17 @@ def build(factories: dict[str, Callable[[], Row]]) -> tuple[dict[str, Row], dict
     return rows, skipped
 
 
-def time_rounds(rows: dict[str, Row], rounds: int, skipped: dict[str, str]) -> dict:
-    """Seconds of each row's `run`, one list entry per round. One untimed warm-up round
-    first (a compiled row compiles there); then the rows take turns within each round,
-    in alternating order, so the machine's speed swings hit them all alike. A row that
-    fails its warm-up with a library error (torch.compile without a compiler, say) is
-    moved to `skipped` with the error."""
+def time_rounds(rows: dict[str, Row], rounds: int, skipped: dict[str, str],
+                parts: int = 8) -> dict:
+    """Seconds of each row's round, one list entry per round. An untimed warm-up first (a
+    compiled row compiles there). Each round is cut into `parts` pieces and the rows take
+    turns piece by piece, in alternating order, so the machine's speed swings (within
+    seconds here) hit them all alike. A row whose warm-up fails with a library's error
+    (torch.compile without a compiler, say) is moved to `skipped` with the error."""
     for name, row in list(rows.items()):
         try:
             row.reset()
-            row.run()
+            row.run(0, row.unit)
         except Exception as e:  # noqa: BLE001 - reported in the table, never hidden
             if name.startswith("tinygrad_nn"):
                 raise  # the project's own rows must run
@@ -160,11 +166,20 @@ def time_rounds(rows: dict[str, Row], rounds: int, skipped: dict[str, str]) -> d
             del rows[name]
     times: dict[str, list[float]] = {name: [] for name in rows}
     for r in range(rounds):
-        for name in (list(rows) if r % 2 == 0 else list(reversed(rows))):
+        order = list(rows) if r % 2 == 0 else list(reversed(rows))
+        spent = dict.fromkeys(order, 0.0)
+        for name in order:
             rows[name].reset()
-            t = time.perf_counter()
-            rows[name].run()
-            times[name].append(time.perf_counter() - t)
+        for k in range(parts):
+            for name in order:
+                row = rows[name]
+                steps = row.size // row.unit
+                lo, hi = (steps * k // parts * row.unit, steps * (k + 1) // parts * row.unit)
+                t = time.perf_counter()
+                row.run(lo, hi)
+                spent[name] += time.perf_counter() - t
+        for name in order:
+            times[name].append(spent[name])
     return times
 
 

@@ -76,7 +76,7 @@ def bench_modules():
 def _trained(row_class, w0, X, T, batch):
     row = row_class(w0, X, T, batch)
     row.reset()
-    row.run()
+    row.run(0, row.size)
     return row.result()
 
 
