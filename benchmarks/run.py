@@ -14,10 +14,11 @@ import argparse
 import statistics
 import sys
 
+sys.dont_write_bytecode = True  # the run writes nothing but --out (no __pycache__ here)
 # Each of these imports harness before NumPy: it pins the thread pools as BLAS loads.
-import chain
-import harness
-import train_speed
+import chain  # noqa: E402
+import harness  # noqa: E402
+import train_speed  # noqa: E402
 
 TRAINING = {  # name: (title, layer sizes, batch, samples in a round (full, quick))
     "A": ("one sample per step, 784-100-10 (the text's network)", (784, 100, 10), 1,
