@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -65,10 +66,11 @@ def test_quick_run_reports_machine_and_pending_rows(report):
 def bench_modules():
     sys.path.insert(0, BENCH)
     try:
+        import chain
         import harness
         import train_speed
 
-        yield harness, train_speed
+        yield harness, train_speed, chain
     finally:
         sys.path.remove(BENCH)
 
@@ -82,7 +84,7 @@ def _trained(row_class, w0, X, T, batch):
 
 @pytest.mark.parametrize("batch", [1, 8])
 def test_fused_and_eager_rows_match_true_gradient(bench_modules, batch):
-    harness, ts = bench_modules
+    harness, ts, _ = bench_modules
     X, T = ts.make_data(64, 20, 3)
     w0 = ts.init_weights(20, 6, 3)
     ref = _trained(ts.TrueNumpy, w0, X, T, batch)
@@ -91,7 +93,7 @@ def test_fused_and_eager_rows_match_true_gradient(bench_modules, batch):
 
 
 def test_check_catches_a_wrong_gradient_and_a_missing_step(bench_modules):
-    harness, ts = bench_modules
+    harness, ts, _ = bench_modules
     X, T = ts.make_data(200, 20, 3)
     w0 = ts.init_weights(20, 6, 3)
     ref = _trained(ts.TrueNumpy, w0, X, T, 1)
@@ -104,7 +106,29 @@ def test_check_catches_a_wrong_gradient_and_a_missing_step(bench_modules):
 
 
 def test_memory_of_fused_step_is_small(bench_modules):
-    _, ts = bench_modules
+    _, ts, _ = bench_modules
     mem = ts.memory(20)["memory"]
     assert mem["numpy_fused"][0] < 8 * 1024  # preallocated: a step allocates ~nothing
     assert mem["book_numpy"][0] > 2 * 784 * 100 * 4  # two W-sized temporaries at once
+
+
+def test_compiled_rows_match_eager(bench_modules, monkeypatch):
+    """The compiled rows run the eager step through `tg.compile` (an identity stand-in
+    until it exists) and must end where eager does."""
+    harness, ts, chain = bench_modules
+    import tinygrad_nn
+
+    if not hasattr(tinygrad_nn, "compile"):
+        monkeypatch.setattr(tinygrad_nn, "compile", lambda fn: fn, raising=False)
+    X, T = ts.make_data(64, 20, 3)
+    w0 = ts.init_weights(20, 6, 3)
+    for batch in (1, 8):
+        eager = _trained(ts.TinygradNN, w0, X, T, batch)
+        row = ts.TinygradNN(w0, X, T, batch, compiled=True)
+        row.reset()
+        row.run(0, row.size)
+        assert harness.difference(row.result(), eager, w0) < 1e-5
+    x0 = np.random.default_rng(0).standard_normal(chain.SIZE).astype(np.float32)
+    row = chain.TinygradNN(x0, 3, compiled=True)
+    row.run(0, 3)
+    np.testing.assert_allclose(row.result()[0], chain.TrueNumpy.grad(x0), rtol=1e-5)
