@@ -137,10 +137,16 @@ class Row:
         raise NotImplementedError
 
 
+SELECTED: set | None = None  # run.py --rows: build only these (and the reference)
+
+
 def build(factories: dict[str, Callable[[], Row]]) -> tuple[dict[str, Row], dict[str, str]]:
-    """Build every row; a row that raises Skip is left out with its reason."""
+    """Build every row (or the SELECTED ones); a row that raises Skip is left out with its
+    reason."""
     rows, skipped = {}, {}
     for name, make in factories.items():
+        if SELECTED is not None and name not in SELECTED | {"true_numpy"}:
+            continue
         try:
             rows[name] = make()
         except Skip as reason:

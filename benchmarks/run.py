@@ -3,7 +3,8 @@ the machine, then a table per workload (best round, median beside it, ratios), t
 ratios issue 15 asks for. Every row must end where its reference does; a row that does
 not is marked WRONG and the exit status is 1.
 
-Run: python benchmarks/run.py [--rounds N] [--quick] [--only A S B C D] [--out FILE]
+Run: python benchmarks/run.py [--rounds N] [--quick] [--only A S B C D] [--rows ROW ...]
+                              [--out FILE]
 (--quick: a short run, for the test that the benchmark code works. The MNIST accuracy
 run is separate: python benchmarks/mnist.py)
 """
@@ -140,8 +141,11 @@ def main(argv: list | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="a short run (< 20 s)")
     ap.add_argument("--only", nargs="+", choices=("A", "S", "B", "C", "D"),
                     default=["A", "S", "B", "C", "D"])
+    ap.add_argument("--rows", nargs="+", choices=harness.ROWS, metavar="ROW",
+                    help="only these rows (true_numpy, the reference, always runs)")
     ap.add_argument("--out", help="also write the report to this file")
     args = ap.parse_args(argv)
+    harness.SELECTED = set(args.rows) if args.rows else None
     rounds = args.rounds or (2 if args.quick else 7)
     q = int(args.quick)
     harness.pin_threads()
