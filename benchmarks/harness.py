@@ -78,8 +78,9 @@ def blas_lines() -> list[str]:
     for lib in threadpoolctl.threadpool_info():
         # .../site-packages/numpy.libs/libscipy_openblas64_.so belongs to numpy
         owner = lib["filepath"].split("site-packages/")[-1].split("/")[0].removesuffix(".libs")
-        lines.append(f"- {lib['user_api']} of {owner}: {lib['prefix']} {lib['version'] or ''}"
-                     f", kernel {lib.get('architecture', '-')}, {lib['num_threads']} thread(s)")
+        name = " ".join(filter(None, (lib["prefix"], lib["version"], lib.get("architecture")
+                                      and f"kernel {lib['architecture']}")))
+        lines.append(f"- {lib['user_api']} of {owner}: {name}, {lib['num_threads']} thread(s)")
     return lines + [f"- {env}"]
 
 
