@@ -65,6 +65,6 @@ def test_speed_claims_quote_the_benchmark_results_with_a_date():
     first = README.split("\n\n")[1]
     ratios = re.findall(r"(\d\.\d\d)×", first)
     assert ratios and "2026-" in first and "benchmarks/run.py" in first
-    for r in ratios:
-        assert f"**{r}×**" in BENCHMARKS, r
+    for r in ratios:  # each figure stands in the benchmark report (its tables write 0.31x)
+        assert f"{r}x" in BENCHMARKS or f"{r}×" in BENCHMARKS, r
     assert "faster than the text's own" not in README
