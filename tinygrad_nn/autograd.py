@@ -251,7 +251,9 @@ def run_backward(roots: Sequence[tuple], retain_graph: bool = False,
             raise RuntimeError(FREED_MESSAGE)
         if wanted is not None and id(fn) in wanted:
             wanted[id(fn)] = g
-        fn.check_saved()
+        for counter, version, _, _ in fn.saved:  # an input or output changed in place since?
+            if counter[0] != version:
+                fn.check_saved()  # raises if the op kept that array
         for parent, parent_grad in zip(fn.parents, fn.backward(g)):
             if parent_grad is None:  # an input that needs no gradient
                 continue

@@ -158,8 +158,11 @@ class Pow(Function):
         a, b = self.a, self.b
         ga = gb = None
         if na:  # b·a^(b−1), and 0 where b = 0
-            if not isinstance(b, np.ndarray):  # a number exponent (the usual x ** 2)
-                ga = g * constant(b, g.dtype) * a ** (b - 1) if b != 0 else np.zeros_like(g)
+            if not isinstance(b, np.ndarray):  # a number exponent
+                if b == 2:  # the usual x ** 2: g·2a
+                    ga = g * (a + a)
+                else:
+                    ga = g * constant(b, g.dtype) * a ** (b - 1) if b != 0 else np.zeros_like(g)
             else:
                 with np.errstate(divide="ignore", invalid="ignore"):
                     ga = np.where(b == 0, 0, g * b * a ** (b - 1)).astype(g.dtype)
