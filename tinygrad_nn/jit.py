@@ -24,6 +24,7 @@ import numpy as np
 from . import _tensor, autograd, ops
 from ._tensor import Tensor, _wrap
 from .nn.module import Module
+from .ops import expit as _expit
 
 try:  # BLAS level 2/3 with in-place outputs: the rank-1 update W −= α·δ·xᵀ in one pass
     from scipy.linalg import blas as _blas
@@ -177,10 +178,13 @@ class _Forward(_Instr):
         self.reads = tuple(v for v in ins if isinstance(v, _Val))
         self.writes = (out,)
         self.fused = False  # set when the plan fuses this op's weight gradient
+        self.shapes = [_Shape(v.shape if isinstance(v, _Val) else np.shape(v)) for v in ins]
 
     def make_fn(self) -> Any:
+        """A fresh instance of the op, set up as the recorder sets one up."""
         fn = self.op()
         fn.needs = self.needs
+        fn.parents = self.shapes  # backward reads its inputs' shapes from them
         return fn
 
     def build(self, plan: Plan) -> Callable | None:
@@ -205,6 +209,15 @@ class _Forward(_Instr):
             fn = cell[0] = make()
             copyto(out, fn.forward(*ins, **attrs), casting="unsafe")
         return generic
+
+
+class _Shape:
+    """Stands for an input's graph node where an op's backward asks its shape."""
+
+    __slots__ = ("out_shape",)
+
+    def __init__(self, shape: tuple) -> None:
+        self.out_shape = shape
 
 
 class _Backward(_Instr):
@@ -536,14 +549,7 @@ def _sigmoid(instr: _Forward, ins: list, out: np.ndarray, attrs: dict) -> Callab
     (a,) = ins
     if a.dtype != out.dtype:
         return None
-    neg, exp, add, div = np.negative, np.exp, np.add, np.divide
-
-    def sigmoid() -> None:  # 1 / (1 + e^(−a))
-        neg(a, out=out)
-        exp(out, out=out)
-        add(1, out, out=out)
-        div(1, out, out=out)
-    return sigmoid
+    return lambda: _expit(a, out=out)  # the op's own ufunc: σ = 1 / (1 + e^(−a))
 
 
 def _relu(instr: _Forward, ins: list, out: np.ndarray, attrs: dict) -> Callable | None:
@@ -865,7 +871,7 @@ class _Tracer:
                      if isinstance(v, _Val) and id(_array_of(x)) in kept]
         if view_of:
             out_val.ref = fwd
-        if fn.parents is not None:
+        if getattr(fn, "parents", None) is not None:
             self.forward_of[id(fn)] = fwd
             self.keep.append(fn)
 
