@@ -62,11 +62,19 @@ class Compiled:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         flat: list = []
-        if not kwargs and all(type(a) is Tensor for a in args):  # the common case, fast
-            flat[:] = args
-            key = (tuple([(a._data.shape, a._data.dtype, a._requires_grad) for a in args]),
-                   autograd._grad_mode.enabled, _sharing(args))
-        else:
+        key = None
+        if not kwargs:  # the common case, tensors only: a cheaper key
+            parts = []
+            for a in args:
+                if type(a) is not Tensor:
+                    break
+                d = a._data
+                parts.append((d.shape, d.dtype, a._requires_grad))
+            else:
+                flat = list(args)
+                key = (*parts, autograd._grad_mode.enabled,
+                       None if len(args) < 2 else _sharing(args))
+        if key is None:
             key = (_signature((args, kwargs), flat), autograd._grad_mode.enabled)
             key = (*key, _sharing(flat))
         plan = self.plans.get(key)
@@ -592,6 +600,9 @@ def _pow(instr: _Forward, ins: list, out: np.ndarray, attrs: dict) -> Callable |
     a, b = ins
     if np.result_type(a, b) != out.dtype:
         return None
+    if np.ndim(b) == 0 and b == 2 and a.dtype == out.dtype:
+        multiply = np.multiply  # a**2 is a·a exactly (checked for float32 and float64)
+        return lambda: multiply(a, a, out=out)
     power = np.power
     return lambda: power(a, b, out=out)
 
@@ -1223,7 +1234,7 @@ class Plan:
             if call is not None:
                 calls.append(call)
         self.calls = calls
-        self.bound = [(t, t._data) for t, _ in self.live]
+        self.bound = [(t, t._data, rg) for (t, _), (_, rg) in zip(self.live, self.requires)]
 
     def _make_views(self, instr: _Instr) -> None:
         """Views an instruction makes (reshape, transpose, ∂ of a reshape) are made once on
@@ -1258,15 +1269,14 @@ class Plan:
     def run(self, flat: list) -> Any:
         if Module.mode_changes != self.mode:  # train()/eval() since the trace
             return _RETRACE
-        for (t, arr) in self.bound:
+        for t, arr, rg in self.bound:
+            if t._requires_grad is not rg:
+                return _RETRACE
             if t._data is not arr:
                 if t._data.shape != arr.shape or t._data.dtype != arr.dtype:
                     return _RETRACE
                 self.bind()  # `p.data = new array`: the plan now works on that array
                 break
-        for t, rg in self.requires:
-            if t._requires_grad is not rg:
-                return _RETRACE
         for slot in self.lazies:  # last call's lazy gradients, if someone kept one
             lazy = slot[0]
             if lazy is not None and sys.getrefcount(lazy) > 3 + (slot[1].grad is lazy):
@@ -1276,12 +1286,12 @@ class Plan:
         self.args[:] = flat
         copyto = np.copyto
         for k, b in self.arg_copies:
-            copyto(b, _array_of(flat[k]), casting="no")
+            x = flat[k]
+            copyto(b, x._data if type(x) is Tensor else _array_of(x), casting="no")
         for b, value in self.restores:
             copyto(b, value)
-        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            for call in self.calls:
-                call()
+        for call in self.calls:  # the kernels mirror the ops' errstate: none is needed
+            call()
         out = self._result(self.output)
         self.args[:] = ()
         return out
