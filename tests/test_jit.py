@@ -355,3 +355,51 @@ def test_decorator_forms_and_repr():
     assert "f" in repr(f)
     with pytest.raises(TypeError, match="compile"):
         tg.compile(3)
+
+
+def test_labels_as_index_arrays_are_inputs():
+    """logp[rows, labels]: the labels, an argument, flow into the plan's index at every
+    call (not the first call's labels). (cross_entropy checks its labels with NumPy, so
+    with traced labels it is refused: see test_jit_refusals.)"""
+    def make():
+        model = nn.Linear(5, 3)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x, y):
+            loss = -model(x).log_softmax(-1)[tg.arange(4), y].mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+        return model, opt, step
+    (m1, _, s1), (m2, _, s2) = twin(make)
+    c = tg.compile(s2)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        x, y = rng.normal(size=(4, 5)).astype(np.float32), rng.integers(0, 3, 4)
+        l1 = s1(tg.Tensor(x), tg.tensor(y))
+        l2 = c(tg.Tensor(x), tg.tensor(y))
+        np.testing.assert_allclose(l1.data, l2.data, rtol=1e-6)
+    np.testing.assert_allclose(m1.weight.data, m2.weight.data, rtol=1e-6)
+    assert c.traces == 1
+
+
+@pytest.mark.parametrize("loss,batch", [("squared_error", 1), ("mse", 8), ("cross_entropy", 4)])
+def test_fit_compiled_by_default_equals_eager(loss, batch):
+    from tinygrad_nn.train import fit
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1, (64, 8)).astype(np.float32)
+    y = rng.integers(0, 3, 64)
+    weights = []
+    for compiled in (True, False):
+        tg.manual_seed(0)
+        model = nn.Sequential(nn.Linear(8, 6, bias=False), nn.Sigmoid(),
+                              nn.Linear(6, 3, bias=False), nn.Sigmoid())
+        opt = optim.SGD(model.parameters(), lr=0.3)
+        h = fit(model, opt, (X, y), epochs=3, batch_size=batch, loss=loss, num_classes=3,
+                progress=False, compile=compiled)
+        weights.append(([p.data.copy() for p in model.parameters()], h.loss))
+    for a, b in zip(weights[0][0], weights[1][0]):
+        assert rel(a, b) < 1e-6
+    assert rel(weights[0][1], weights[1][1]) < 1e-6

@@ -52,6 +52,14 @@ def test_data_dependent_control_flow_is_refused():
     refused(f, tg.ones(3), match="bool")
 
 
+def test_numpy_on_traced_values_is_refused():
+    """`.data` hands Python the values; NumPy work on them could not be replayed."""
+    refused(lambda x: x * float(x.data.sum()), tg.ones(3), match=r"\.data")
+    model = nn.Linear(4, 3)
+    refused(lambda x, y: F.cross_entropy(model(x), y), tg.ones(2, 4), tg.tensor([0, 2]),
+            match=r"\.data")
+
+
 def test_untracked_writes_are_refused():
     def f(x):
         y = (x * w).sum()

@@ -428,6 +428,8 @@ class Tensor:
     def data(self) -> np.ndarray:
         """The underlying ndarray. Assigning replaces it (dtype included); `t.data -= x`
         changes it in place and counts as an in-place change (a new version)."""
+        if autograd.tracer is not None:
+            autograd.tracer.on_read(self, "data")  # compile: Python would see the values
         return self._data
 
     @data.setter

@@ -186,6 +186,7 @@ class _Forward(_Instr):
         self.reads = tuple(v for v in ins if isinstance(v, _Val))
         self.writes = (out,)
         self.fused = False  # set when the plan fuses this op's weight gradient
+        self.attr_vals: list = []
         self.shapes = [_Shape(v.shape if isinstance(v, _Val) else np.shape(v)) for v in ins]
 
     def make_fn(self) -> Any:
@@ -195,8 +196,20 @@ class _Forward(_Instr):
         fn.parents = self.shapes  # backward reads its inputs' shapes from them
         return fn
 
+    def bound_attrs(self, plan: Plan) -> dict:
+        """The attributes, with the plan's buffers for arrays of the trace among them."""
+        attrs = dict(self.attrs)
+        for name, i, v in self.attr_vals:
+            if i is None:
+                attrs[name] = plan.buf[v]
+            else:
+                items = list(attrs[name])
+                items[i] = plan.buf[v]
+                attrs[name] = tuple(items)
+        return attrs
+
     def build(self, plan: Plan) -> Callable | None:
-        ins, out, attrs = _arrays(plan, self.ins), plan.buf[self.out], self.attrs
+        ins, out, attrs = _arrays(plan, self.ins), plan.buf[self.out], self.bound_attrs(plan)
         self.generic = False
         if self.out.kind == "view":
             return None  # made once at bind time, with its op instance in `cell`
@@ -255,7 +268,7 @@ class _Backward(_Instr):
                     if t is not None:
                         copyto(t, r, casting="unsafe")
             return generic
-        ins, attrs, make = _arrays(plan, fwd.ins), fwd.attrs, fwd.make_fn
+        ins, attrs, make = _arrays(plan, fwd.ins), fwd.bound_attrs(plan), fwd.make_fn
 
         def recompute() -> None:  # a kernel ran the forward: the op's own code saves anew
             fn = make()
@@ -467,8 +480,8 @@ class _Step(_Instr):
     def build(self, plan: Plan) -> Callable:
         opt = self.opt
         update = getattr(opt, "_update", None)
-        if update is None or type(opt).step is not _optimizer_step(opt):
-            return lambda: opt.step()
+        if not _standard_step(opt):
+            return lambda: opt.step()  # its own step (a subclass's, or set on the object)
         fused = {pid: _fused_update(acc, plan) for pid, acc in self.fused.items()}
 
         def step() -> None:
@@ -494,10 +507,18 @@ def _optimizer_step(opt: Any) -> Any:
     return None
 
 
+def _standard_step(opt: Any) -> bool:
+    """True when `opt.step()` is Optimizer.step looping over `_update` (so the plan may
+    run the loop itself)."""
+    return (getattr(opt, "_update", None) is not None and "step" not in vars(opt)
+            and type(opt).step is _optimizer_step(opt))
+
+
 def _plain_sgd(opt: Any) -> bool:
     from .optim import SGD  # optim sits beside jit; imported when a plan is built
 
-    return getattr(type(opt), "_update", None) is getattr(SGD, "_update", 0)
+    return _standard_step(opt) and \
+        getattr(type(opt), "_update", None) is getattr(SGD, "_update", 0)
 
 
 def _fused_update(acc: _Accumulate, plan: Plan) -> Callable:
@@ -877,6 +898,7 @@ class _Tracer:
         else:
             out_val = self.new_tmp(arr)
         fwd = self.emit(_Forward(fn, ins, out_val, dict(attrs)))
+        fwd.attr_vals = self._attr_vals(attrs)
         kept = {id(a) for a in fn.__dict__.values() if isinstance(a, np.ndarray)}
         fwd.saved = [v for x, v in zip([*inputs, out], [*ins, out_val])
                      if isinstance(v, _Val) and id(_array_of(x)) in kept]
@@ -886,6 +908,18 @@ class _Tracer:
             self.forward_of[id(fn)] = fwd
             self.keep.append(fn)
 
+    def _attr_vals(self, attrs: dict) -> list:
+        """Arrays of the trace among an op's attributes (the labels in `logp[rows,
+        labels]`): (name, place in a tuple or None, value), so the plan passes its buffers."""
+        found = []
+        for name, a in attrs.items():
+            items = a if isinstance(a, tuple) else (a,)
+            for i, x in enumerate(items):
+                v = self.vals.get(id(x)) if isinstance(x, np.ndarray) else None
+                if v is not None and v.kind != "const":
+                    found.append((name, i if isinstance(a, tuple) else None, v))
+        return found
+
     def event_before_op(self, fn: Any) -> None:
         self.in_step = False
         if self.in_backward:
@@ -893,6 +927,8 @@ class _Tracer:
         self.check_rng(allowed=isinstance(fn, ops.Dropout))
 
     def on_read(self, t: Tensor, what: str) -> None:
+        if what == "data" and (self.in_step or t is self.allow_set_data):
+            return  # the optimizer's own update, zero_grad: replayed as calls
         self.event()
         v = self.val(t)
         if v.kind != "const":
@@ -1242,7 +1278,7 @@ class Plan:
         buf = self.buf
         if isinstance(instr, _Forward) and instr.out.kind == "view":
             fn = instr.cell[0] = instr.make_fn()
-            view = fn.forward(*_arrays(self, instr.ins), **instr.attrs)
+            view = fn.forward(*_arrays(self, instr.ins), **instr.bound_attrs(self))
             self._check_view(view, instr.out)
             buf[instr.out] = view
         if isinstance(instr, _Backward):
@@ -1252,7 +1288,7 @@ class Plan:
                 fn = instr.fwd.cell[0]
                 if fn is None:
                     fn = instr.fwd.make_fn()
-                    fn.forward(*_arrays(self, instr.fwd.ins), **instr.fwd.attrs)
+                    fn.forward(*_arrays(self, instr.fwd.ins), **instr.fwd.bound_attrs(self))
                 results = fn.backward(buf[instr.g])
                 for o, r in zip(instr.outs, results):
                     if o in views:
