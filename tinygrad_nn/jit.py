@@ -619,13 +619,11 @@ def _reduce(mean: bool) -> Callable:
 
 def _pow(instr: _Forward, ins: list, out: np.ndarray, attrs: dict) -> Callable | None:
     a, b = ins
-    if np.result_type(a, b) != out.dtype:
-        return None
     if np.ndim(b) == 0 and b == 2 and a.dtype == out.dtype:
-        multiply = np.multiply  # a**2 is a·a exactly (checked for float32 and float64)
+        multiply = np.multiply  # a**2 is a·a exactly (NumPy squares; checked for both dtypes)
         return lambda: multiply(a, a, out=out)
-    power = np.power
-    return lambda: power(a, b, out=out)
+    copyto = np.copyto
+    return lambda: copyto(out, a**b)  # NumPy's ** has its own shortcuts (sqrt for ½...)
 
 
 _FORWARD: dict = {
@@ -717,20 +715,15 @@ def _bw_elementwise(instr: _Backward, plan: Plan) -> Any:
         return relu_bw
     if op is ops.Pow:
         a, b = ins
-        if instr.outs[1] is not None or np.ndim(b) != 0 or b == 0 or \
-                np.result_type(g, b) != ta.dtype:
-            return NotImplemented
-        b1 = b - 1  # b·a^(b−1)
-        if b1 == 1:  # a^1 is a exactly (checked for float32 and float64): one call fewer
-            return lambda: (mul(g, b, out=ta), mul(ta, a, out=ta))
+        if instr.outs[1] is not None or isinstance(b, np.ndarray) or b != 2:
+            return NotImplemented  # the op's own code: its shortcuts, its zeros
         tmp = np.empty_like(ta)
-        power = np.power
+        add = np.add
 
-        def pow_bw() -> None:
-            mul(g, b, out=ta)
-            power(a, b1, out=tmp)
-            mul(ta, tmp, out=ta)
-        return pow_bw
+        def square_bw() -> None:  # the op's g·(a + a)
+            add(a, a, out=tmp)
+            mul(g, tmp, out=ta)
+        return square_bw
     if op in (ops.Sum, ops.Mean):
         (a,) = ins
         axes = ops._axes(attrs.get("dim"), a.ndim, "sum")
