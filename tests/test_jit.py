@@ -403,3 +403,18 @@ def test_fit_compiled_by_default_equals_eager(loss, batch):
     for a, b in zip(weights[0][0], weights[1][0]):
         assert rel(a, b) < 1e-6
     assert rel(weights[0][1], weights[1][1]) < 1e-6
+
+
+def test_a_module_compiles_for_inference():
+    model = nn.Sequential(nn.Linear(5, 4), nn.Tanh(), nn.Linear(4, 2))
+    fast = tg.compile(model)
+    x = tg.randn(3, 5)
+    with tg.no_grad():
+        expected = model(x).data
+    for _ in range(3):
+        out = fast(x)
+        np.testing.assert_allclose(out.data, expected, rtol=1e-6)
+        assert not out.requires_grad
+    model[0].weight.data = model[0].weight.data * 2  # a new array: picked up
+    with tg.no_grad():
+        np.testing.assert_allclose(fast(x).data, model(x).data, rtol=1e-6)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -58,7 +59,8 @@ class Compiled:
         self.fn = fn
         self.plans: dict = {}
         self.traces = 0  # how many times `fn` was traced (a test and a curiosity)
-        functools.update_wrapper(self, fn)
+        if isinstance(fn, types.FunctionType):
+            functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         flat: list = []
@@ -85,7 +87,7 @@ class Compiled:
         self.traces += 1
         result, plan = _trace(self.fn, args, kwargs, flat)
         self.plans[key] = plan
-        return result
+        return plan.like_replay(plan.output, result)  # detached copies, as replays give
 
     def __repr__(self) -> str:
         return f"compile({getattr(self.fn, '__qualname__', self.fn)!r}, {len(self.plans)} plan(s))"
@@ -1324,6 +1326,21 @@ class Plan:
         out = self._result(self.output)
         self.args[:] = ()
         return out
+
+    def like_replay(self, spec: Any, obj: Any) -> Any:
+        """The traced call's own result as a replay returns it: copies, detached."""
+        kind = spec[0]
+        if kind == "val" and isinstance(obj, Tensor):
+            return _wrap(obj._data.copy())
+        if kind == "array":
+            return obj.copy()
+        if kind == "seq":
+            items = [self.like_replay(s, o) for s, o in zip(spec[2], obj)]
+            return items if spec[1] is list else spec[1](items) if spec[1] is tuple else \
+                spec[1](*items) if hasattr(spec[1], "_fields") else spec[1](items)
+        if kind == "dict":
+            return spec[1]({k: self.like_replay(s, obj[k]) for k, s in spec[2]})
+        return obj
 
     def _result(self, spec: Any) -> Any:
         kind = spec[0]
