@@ -594,6 +594,14 @@ def _matmul(instr: _Forward, ins: list, out: np.ndarray, attrs: dict) -> Callabl
     if a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype or out.dtype != a.dtype:
         return None
     bt = b.T if attrs.get("transpose_b") else b
+    if (attrs.get("transpose_b") and _blas is not None and a.dtype in (np.float32, np.float64)
+            and min(a.shape) > 1 and b.shape[0] > 1 and a.flags.c_contiguous
+            and b.flags.c_contiguous and out.flags.c_contiguous):
+        # the very BLAS call numpy.dot makes for two matrices (x·Wᵀ: sgemm 'T','N' on
+        # the Fortran views), without dot's checks: ~10% faster at 64×784·784×200
+        gemm = getattr(_blas, ("s" if a.dtype == np.float32 else "d") + "gemm")
+        wt, at, ot = b.T, a.T, out.T
+        return lambda: gemm(1.0, wt, at, 0.0, ot, trans_a=1, overwrite_c=1)
     dot = np.dot
     return lambda: dot(a, bt, out=out)
 
