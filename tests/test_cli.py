@@ -292,3 +292,13 @@ def test_the_command_removes_temp_files_of_killed_saves_up_front(capsys, tmp_pat
     code, _, err = run(capsys, "train", "--rule", "book", "--batch-size", "3", "--save",
                        str(tmp_path / "m.npz"))
     assert code == 2 and not stale.exists() and os.listdir(tmp_path) == []
+
+
+def test_train_no_compile_gives_the_same_accuracy(capsys):
+    """The compiled step (the default) and --no-compile train to the same weights."""
+    lines = []
+    for extra in ((), ("--no-compile",)):
+        code, out, _ = run(capsys, "train", "--epochs", "1", "--hidden", "12", *extra)
+        assert code == 0
+        lines.append([ln for ln in out.splitlines() if ln.startswith("test accuracy")])
+    assert lines[0] == lines[1] and lines[0]

@@ -37,6 +37,7 @@ from ._tensor import (
 )
 from .autograd import ShapeError, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck
+from .jit import CompileError, compile  # torch.compile's name, at the package face
 from .serialize import load, save
 from .viz import draw_graph
 
@@ -71,6 +72,7 @@ __all__ = ["Tensor", "tensor", "from_numpy", "zeros", "ones", "empty", "full", "
            "full_like", "rand_like", "randn_like", "cat", "stack", "where", "maximum",
            "minimum", "matmul", "device", "no_grad", "enable_grad", "set_grad_enabled",
            "is_grad_enabled", "manual_seed", "gradcheck", "GradcheckError", "ShapeError",
-           "DTypeError", "save", "load", "draw_graph", "autograd", "nn", "optim", "utils",
+           "DTypeError", "save", "load", "draw_graph", "compile", "CompileError", "autograd",
+           "nn", "optim", "utils",
            "float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8",
            "bool", "__version__"]

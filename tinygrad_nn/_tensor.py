@@ -153,7 +153,10 @@ def _to_array(data: Any, dtype: Any, op: str, floating: bool) -> np.ndarray:
         target = _FLOAT32
     else:
         target = arr.dtype
-    return np.array(arr, dtype=target, copy=True)
+    out = np.array(arr, dtype=target, copy=True)
+    if autograd.tracer is not None:
+        autograd.tracer.on_copy(data, out)  # compile: a new array holding data's values
+    return out
 
 
 # ----------------------------------------------------------------------------- recording
@@ -312,7 +315,7 @@ def _operands(name: str, values: Sequence[Any], floating: bool = False) -> tuple
         if not isinstance(v, Tensor):
             out[i] = np.asarray(v, dtype=dt)
         elif v._data.dtype != dt and v._data.dtype.kind != "f":
-            out[i] = _wrap(v._data.astype(dt))  # an integer tensor: it never requires grad
+            out[i] = _apply(ops.Cast, (v,), dtype=dt)  # an integer tensor: it never requires grad
     return out, const
 
 
@@ -332,7 +335,7 @@ def _elementwise(op: type, name: str, *values: Any, floating: bool = False,
 
 def _float_input(t: Tensor) -> Tensor:
     """Integer and bool tensors become float32 for ops that need floats (exp, sqrt)."""
-    return t if t._data.dtype.kind == "f" else _wrap(t._data.astype(_FLOAT32))
+    return t if t._data.dtype.kind == "f" else _apply(ops.Cast, (t,), dtype=_FLOAT32)
 
 
 def _dims(args: tuple, op: str) -> tuple:
@@ -425,10 +428,14 @@ class Tensor:
     def data(self) -> np.ndarray:
         """The underlying ndarray. Assigning replaces it (dtype included); `t.data -= x`
         changes it in place and counts as an in-place change (a new version)."""
+        if autograd.tracer is not None:
+            autograd.tracer.on_read(self, "data")  # compile: Python would see the values
         return self._data
 
     @data.setter
     def data(self, value: Any) -> None:
+        if autograd.tracer is not None:
+            autograd.tracer.on_set_data(self)  # compile refuses untracked writes
         if value is self._data:  # `t.data -= x`: NumPy changed the array in place
             self._vc[0] += 1
             return
@@ -658,7 +665,7 @@ class Tensor:
             raise NotImplementedError("backward: create_graph=True (higher-order gradients) "
                                       "is not supported by tinygrad_nn")
         if autograd.tracer is not None:
-            autograd.tracer.on_backward(self, gradient)
+            autograd.tracer.on_backward(self, gradient, inputs)
         g = _seed_gradient(self, gradient, "backward")
         if inputs is None:
             run_backward([(self, g)], bool(retain_graph))
@@ -1297,6 +1304,8 @@ def _inplace(self: Tensor, op: type, others: tuple, name: str, **attrs: Any) -> 
         old = _wrap(self._data.copy(), self._requires_grad)
         old._ctx, old._standin = self._ctx, self._standin
         inputs[0] = old
+        if autograd.tracer is not None:
+            autograd.tracer.on_copy(self, old._data)
     try:
         out = _apply(op, inputs, const, **attrs)
     except ValueError as e:
@@ -1331,6 +1340,8 @@ def _write(self: Tensor, result: np.ndarray, name: str) -> None:
                            f"clone() it before changing it in place")
     np.copyto(dst, result, casting="same_kind")
     self._vc[0] += 1
+    if autograd.tracer is not None:
+        autograd.tracer.on_write(self, result)
 
 
 def _keep_saved_output(out: Tensor, self: Tensor) -> None:
@@ -1484,6 +1495,8 @@ def from_numpy(array: np.ndarray) -> Tensor:
 def _new(array: np.ndarray, requires_grad: bool) -> Tensor:
     t = _wrap(array)
     t.requires_grad = requires_grad
+    if autograd.tracer is not None:
+        autograd.tracer.on_new(t)  # compile: a constant made inside the traced function
     return t
 
 

@@ -254,7 +254,10 @@ def run_backward(roots: Sequence[tuple], retain_graph: bool = False,
         for counter, version, _, _ in fn.saved:  # an input or output changed in place since?
             if counter[0] != version:
                 fn.check_saved()  # raises if the op kept that array
-        for parent, parent_grad in zip(fn.parents, fn.backward(g)):
+        grads = fn.backward(g)
+        if tracer is not None:
+            tracer.on_vjp(fn, g, grads)  # compile records the chain rule step by step
+        for parent, parent_grad in zip(fn.parents, grads):
             if parent_grad is None:  # an input that needs no gradient
                 continue
             if parent in pending:  # another use of this input handed it a gradient already

@@ -373,7 +373,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         else:
             history = fit(model, opt, loader, args.epochs - done, args.batch_size,
                           scheduler=sched, scheduler_interval="step",
-                          validation=(Xte, yte), progress=progress, checkpoint=checkpoint)
+                          validation=(Xte, yte), progress=progress, checkpoint=checkpoint,
+                          compile=not args.no_compile)
     if history.diverged:
         print(f"tinygrad-nn: {history.message}"
               f"{_kept(args.save, history, save_existed, done)}", file=sys.stderr)
@@ -956,6 +957,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="samples per step (the text uses 1)")
     t.add_argument("--rule", choices=("autograd", "book"), default="autograd",
                    help="exact gradients, or the text's hand rule (BookNetwork)")
+    t.add_argument("--no-compile", action="store_true",
+                   help="run each autograd step eagerly instead of as a compiled plan "
+                        "(tinygrad_nn.compile: the same numbers, faster)")
     t.add_argument("--seed", type=_seed, default=DEFAULTS["seed"],
                    help="seeds the weights and the shuffling (0 or more)")
     t.add_argument("--save", metavar="FILE", help="save the model (architecture + weights) "

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from . import jit as _jit
 from ._tensor import Tensor
 from .autograd import no_grad
 from .book import BookNetwork
@@ -104,17 +105,30 @@ def _loss_fn(loss: Any, num_classes: int) -> Callable:
     """Name or callable -> f(output Tensor, labels ndarray) -> mean loss per sample."""
     if callable(loss):
         return loss
+    # each takes the labels (an ndarray) or the target `_loss_target` made from them
     if loss == "squared_error":  # the text's E = ½Σ(t − o)², averaged over the batch
-        def f(out: Tensor, y: np.ndarray) -> Tensor:
-            e = squared_error(out, one_hot(y, num_classes))
+        def f(out: Tensor, y: Any) -> Tensor:
+            t = y if isinstance(y, Tensor) else one_hot(y, num_classes)
+            e = squared_error(out, t)
             return e if len(y) == 1 else e * (1.0 / len(y))
         return f
     if loss == "mse":
-        return lambda out, y: mse_loss(out, one_hot(y, num_classes, 0.0, 1.0))
+        return lambda out, y: mse_loss(out, y if isinstance(y, Tensor) else
+                                       one_hot(y, num_classes, 0.0, 1.0))
     if loss == "cross_entropy":
         return lambda out, y: cross_entropy(out, y)
     raise ValueError(f"fit: unknown loss {loss!r} (use squared_error, mse, cross_entropy "
                      f"or a function)")
+
+
+def _loss_target(loss: Any, num_classes: int) -> Callable | None:
+    """For a named loss: labels -> the tensor its loss compares with (a one-hot target,
+    or the labels), made outside a compiled step so that it is the step's input. None for
+    a loss function (which may do anything with the labels): that step runs eagerly."""
+    if loss in ("squared_error", "mse"):
+        off, on = (0.01, 0.99) if loss == "squared_error" else (0.0, 1.0)
+        return lambda y, dtype: Tensor(one_hot(y, num_classes, off, on), dtype=dtype)
+    return None  # cross_entropy reads its labels with NumPy: it runs eagerly
 
 
 def _in_notebook() -> bool:
@@ -259,7 +273,7 @@ def fit(model: Module, optimizer: Optimizer, data: Any, epochs: int = 1,
         shuffle: bool = True, seed: Any = 0, validation: tuple | None = None,
         progress: bool | None = None, checkpoint: Callable | None = None,
         num_classes: int = 10, *, scheduler: Any = None,
-        scheduler_interval: str = "epoch") -> History:
+        scheduler_interval: str = "epoch", compile: bool = True) -> History:  # noqa: A002
     """Train `model` on `data` with `optimizer`; returns a History.
 
     `data` is a DataLoader yielding (inputs, labels) batches, or an (X, y) pair, batched
@@ -275,7 +289,9 @@ def fit(model: Module, optimizer: Optimizer, data: Any, epochs: int = 1,
     that ended with all weights finite (`history.diverged`, and a RuntimeWarning); a run
     that learned nothing warns too (`history.warning`, see `learned_nothing`). Ctrl-C
     stops it cleanly (`history.interrupted`). `checkpoint(epoch, history)` runs after each
-    good epoch.
+    good epoch. With `compile` (the default) each step of a named loss runs as a compiled
+    plan (`tinygrad_nn.compile`: the same numbers, faster); a loss given as a function,
+    or `compile=False`, runs eagerly.
     """
     if scheduler_interval not in _INTERVALS:
         raise ValueError(f"fit: scheduler_interval must be one of {_INTERVALS}, got "
@@ -309,10 +325,27 @@ def fit(model: Module, optimizer: Optimizer, data: Any, epochs: int = 1,
         if per_epoch:
             scheduler.step(mean_loss) if plateau else scheduler.step()
 
+    target_fn = _loss_target(loss, num_classes) if compile else None
+
+    def train_step(x: Tensor, target: Any) -> tuple:
+        """forward, loss, zero_grad, backward, step: what `compile` traces and replays."""
+        out = model(x)
+        value = loss_fn(out, target)
+        optimizer.zero_grad()
+        value.backward()
+        optimizer.step()
+        return value, out
+
+    compiled_step = _jit.compile(train_step)
+
     def step(xb: Any, yb: np.ndarray) -> tuple:
         x = xb if isinstance(xb, Tensor) else Tensor(np.asarray(xb))
         if x.data.dtype.kind != "f":
             x = Tensor(x.data)  # pixels stored as integers train as float32, as before
+        if target_fn is not None:  # the targets are made outside, so they are inputs
+            dtype = params[0].data.dtype if params else x.data.dtype
+            value, out = compiled_step(x, target_fn(np.asarray(yb), dtype))
+            return float(value.data), np.argmax(out.data, axis=1)
         out = model(x)
         value = loss_fn(out, yb)
         optimizer.zero_grad()

@@ -119,7 +119,7 @@ def _pair(op: str, output: Any, target: Any) -> tuple:
             target = _wrap(target)  # a constant of the loss: no copy needed
         else:
             target = Tensor(target, dtype=output.dtype)
-    if output.data.shape != target.data.shape:
+    if output.shape != target.shape:
         raise ShapeError(f"{op}: output shape {output.shape} and target shape "
                          f"{target.shape} differ (losses do not broadcast)")
     return output, target
@@ -342,7 +342,7 @@ def _cross_entropy_probs(input: Tensor, target: np.ndarray, weight: Any, reducti
         return -terms.sum(axis=axis)
     if reduction == "sum":
         return -terms.sum()
-    return -terms.sum() / (input.data.size // n_classes)
+    return -terms.sum() / (input.numel() // n_classes)
 
 
 def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None,

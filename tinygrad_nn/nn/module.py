@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .. import autograd
 from .._tensor import Tensor
 
 __all__ = ["Module", "Parameter"]
@@ -37,6 +38,7 @@ class Module:
     `__init__`, define `forward`, and call the module like a function."""
 
     training: bool
+    mode_changes = 0  # train()/eval() switches so far, in every module (read by compile)
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -148,6 +150,8 @@ class Module:
             if set_to_none or p.grad is None:
                 p.grad = None
             else:
+                if autograd.tracer is not None:
+                    autograd.tracer.on_zero_grad(p)
                 p.grad.data = np.zeros_like(p.grad.data)
 
     def apply(self, fn: Callable[[Module], Any]) -> Module:
@@ -214,6 +218,8 @@ class Module:
 
     def train(self, mode: bool = True) -> Module:
         for m in self.modules():
+            if m.training != bool(mode):
+                Module.mode_changes += 1  # compiled steps re-trace: forward may differ
             object.__setattr__(m, "training", bool(mode))
         return self
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import autograd
 from .._tensor import Tensor
 from ..autograd import enable_grad
 
@@ -102,6 +103,8 @@ class Optimizer:
                 if set_to_none or p.grad is None:
                     p.grad = None
                 else:
+                    if autograd.tracer is not None:
+                        autograd.tracer.on_zero_grad(p)  # compile replays it
                     p.grad.data[...] = 0
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
@@ -111,6 +114,8 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        if autograd.tracer is not None:
+            autograd.tracer.on_step(self)  # compile replays this update
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
