@@ -468,11 +468,13 @@ class Copy(Function):
 
 class Dropout(Function):
     """Zero each element with probability p and scale the rest by 1/(1−p); the mask is
-    drawn from `generator` at every call."""
+    drawn from `generator` at every call (a function giving the generator is called then,
+    so the global one that `manual_seed` replaces is always the current one)."""
 
     def forward(self, a, p=0.5, generator=None):
-        keep = generator.random(a.shape) >= p
-        self.mask = keep.astype(a.dtype) / a.dtype.type(1 - p)
+        gen = generator() if callable(generator) else generator
+        keep = gen.random(a.shape) >= p
+        self.mask = keep.astype(a.dtype) * a.dtype.type(1.0 / (1.0 - p))
         self.info = f"p={p}"
         return a * self.mask
 

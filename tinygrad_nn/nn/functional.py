@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import _tensor
-from .._tensor import Tensor, _wrap, linear, where
+from .. import _tensor, ops
+from .._tensor import Tensor, _apply, _wrap, linear, where
 from .._tensor import generator as _global_generator
 from ..autograd import ShapeError
 
@@ -90,13 +90,11 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
-    rng = _global_generator() if generator is None else generator
     if p == 1.0:
-        scale = np.zeros(input.shape, dtype=input.dtype)
-    else:
-        keep = rng.random(input.shape) >= p
-        scale = keep.astype(input.dtype) * input.dtype.type(1.0 / (1.0 - p))
-    return input * scale
+        return input * np.zeros(input.shape, dtype=input.dtype)
+    # one op that draws its mask at every call, so a compiled step draws anew too
+    return _apply(ops.Dropout, (input,), p=p,
+                  generator=_global_generator if generator is None else generator)
 
 
 def softmax(x: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
