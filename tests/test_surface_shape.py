@@ -275,3 +275,12 @@ def test_permute_needs_every_axis_once():
         tg.zeros(2, 3).permute(0, 0)
     with pytest.raises((ValueError, RuntimeError)):
         tg.zeros(2, 3).permute(0)
+
+
+@pytest.mark.parametrize("a, b", [(1.0, 0.0), (1, 0), (True, False), (1, 0.5), (2, True)])
+def test_where_of_two_numbers(a, b):
+    # was: a bare "max() arg is an empty sequence" from the dtype promotion
+    cond = np.array([True, False, True])
+    ours = tg.where(tg.tensor(cond), a, b)
+    theirs = torch.where(torch.tensor(cond), a, b)
+    assert ours.dtype == to_np(theirs).dtype and ours.tolist() == theirs.tolist()

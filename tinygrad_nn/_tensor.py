@@ -111,6 +111,8 @@ def _result_dtype(dtypes: Sequence[np.dtype], numbers: Sequence[Any] = ()) -> np
     """The dtype of an op on tensors of `dtypes` and Python `numbers`, as PyTorch: the
     highest category wins (bool < int < float); within it NumPy's promotion; a number
     only raises the category (float → float32, int → int64), never the width."""
+    if not dtypes:  # numbers only, as where(mask, 1.0, 0.0): the highest number's dtype
+        dtypes = [max((_number_dtype(v) for v in numbers), key=_category)]
     if len(set(dtypes)) == 1:
         dt = dtypes[0]
     else:
