@@ -296,6 +296,8 @@ HAZARDS = {
     "index_input": lambda m, x, w: _changed(x[0], x, "add_", 1),
     "exp_input": lambda m, x, w: _changed(x.exp(), x, "add_", 1),
     "rdiv_nonleaf": lambda m, x, w: _then_val(x * 2 + 5, lambda d: (2 / d, d.add_(1))[0]),
+    "rdiv_out": lambda m, x, w: (2 / (x * x + 1)).mul_(3),
+    "div_out": lambda m, x, w: (x / (w * w + 1)).mul_(3),
     "add_nonleaf": lambda m, x, w: _then_val(x * 2, lambda y: (y + w, y.add_(1))[0]),
     "sigmoid_then_unsaved": lambda m, x, w: _then_val(x.sigmoid(), lambda s: (s * 2).add_(1)),
     "unrelated_tensor": lambda m, x, w: _then(x * w, lambda: m.zeros(3).add_(1)),
