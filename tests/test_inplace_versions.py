@@ -567,3 +567,47 @@ def test_nn_init_works_under_grad_mode_in_place():
         assert init(w) is w
     assert w.data is arr and w.requires_grad and w.is_leaf and w._version > v
     assert np.all(w.data == 0.5)
+
+
+# in-place changes through views: torch's numbers, or a clear RuntimeError, never silence
+VIEWS = {
+    "slice_setitem": lambda m, x: _then_val(x * 1, lambda y: (y[:, 1:].__setitem__(0, 5.0), y)[1]),
+    "row_copy_": lambda m, x: _then_val(x * 1, lambda y: (y[1].copy_(x[0] * 2), y)[1]),
+    "column_mul_": lambda m, x: _then_val(x * 1, lambda y: _then_val(
+        y[:, 0], lambda v: (v.mul_(2), v * y.sum())[1])),
+    "row_iadd": lambda m, x: _then_val(x * 1, lambda y: (y[0].__iadd__(x[1]), y)[1]),
+    "inplace_then_rows": lambda m, x: _then_val(x * 2, lambda y: (y.add_(1), y[0] * y[1])[1]),
+    "view_mul_": lambda m, x: _then_val(x * 1, lambda y: (y.view(6).mul_(2), y)[1]),
+    "T_mul_": lambda m, x: _then_val(x * 1, lambda y: (y.T.mul_(3), y)[1]),
+    "base_changed_after_view": lambda m, x: _then_val(x * 1, lambda y: _then_val(
+        y[0], lambda v: (y.mul_(2), v * 1)[1])),
+    "view_of_view": lambda m, x: _then_val(x * 1, lambda y: (y.view(6)[2:4].mul_(10), y)[1]),
+}
+
+
+@pytest.mark.parametrize("name", list(VIEWS))
+def test_inplace_through_views_is_right_or_refused(name):
+    arrs = [np.arange(1.0, 7.0).reshape(2, 3)]
+    expected = _run_or_raise(torch, VIEWS[name], arrs, np.float64)
+    try:
+        got = _run_or_raise(tg, VIEWS[name], arrs, np.float64)
+    except RuntimeError as e:
+        assert "in-place" in str(e) or "inplace" in str(e), e
+        return
+    for a, b in zip(got[0] + got[1], expected[0] + expected[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_inplace_on_chunk_and_split_pieces_is_recorded_right():
+    # torch refuses these (views of a multi-output op); here they are recorded, and right
+    w = np.linspace(-1, 1, 12).reshape(2, 6)
+    x = tg.tensor(np.arange(1.0, 7.0).reshape(2, 3), requires_grad=True)
+    y = x.repeat(1, 2) * 1
+    y.chunk(2, 1)[0].mul_(4)
+    y.backward(w)
+    xt = torch.tensor(np.arange(1.0, 7.0).reshape(2, 3), requires_grad=True)
+    yt = xt.repeat(1, 2)
+    yt = torch.cat([yt[:, :3] * 4, yt[:, 3:]], 1)
+    yt.backward(torch.tensor(w))
+    np.testing.assert_allclose(y.data, to_np(yt))
+    np.testing.assert_allclose(x.grad.data, to_np(xt.grad))
