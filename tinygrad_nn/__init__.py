@@ -35,11 +35,18 @@ from ._tensor import (
     zeros,
     zeros_like,
 )
+from ._tensor import FUNCTION_FORMS as _FUNCTION_FORMS
 from .autograd import ShapeError, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck
 from .jit import CompileError, compile  # torch.compile's name, at the package face
 from .serialize import load, save
 from .viz import draw_graph
+
+from . import _tensor as _t  # noqa: E402
+
+for _name in _FUNCTION_FORMS:  # tg.exp(x), tg.max(out, 1), ... as torch.exp, torch.max
+    globals()[_name] = getattr(_t, _name)
+del _name
 
 # dtypes under PyTorch's names (they are NumPy's: `.dtype` is a NumPy dtype)
 float32 = float = _np.dtype(_np.float32)  # noqa: A001
@@ -75,4 +82,5 @@ __all__ = ["Tensor", "tensor", "from_numpy", "zeros", "ones", "empty", "full", "
            "DTypeError", "save", "load", "draw_graph", "compile", "CompileError", "autograd",
            "nn", "optim", "utils",
            "float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8",
-           "bool", "__version__"]
+           "bool", "__version__"]  # the function forms (tg.sum, tg.max...) stay out of
+# `import *`, which would hide Python's own sum, max, all, any and abs

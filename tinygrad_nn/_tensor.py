@@ -827,10 +827,14 @@ class Tensor:
         return -self
 
     # ---------------------------------------------------------------- comparisons
-    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+        if other is None:  # `t == None` is False, as PyTorch
+            return False
         return _elementwise(ops.Eq, "eq", self, other)
 
-    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        if other is None:
+            return True
         return _elementwise(ops.Ne, "ne", self, other)
 
     def __lt__(self, other: Any) -> Tensor:
@@ -1608,3 +1612,27 @@ def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tens
 
 def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+# Function forms of Tensor methods (`tg.max(out, 1)`, `tg.exp(x)`), as PyTorch's.
+FUNCTION_FORMS = ("abs", "sqrt", "square", "exp", "log", "sin", "cos", "sigmoid", "tanh",
+                  "relu", "clamp", "sum", "mean", "prod", "max", "min", "amax", "amin",
+                  "argmax", "argmin", "var", "std", "all", "any", "reshape", "flatten",
+                  "squeeze", "unsqueeze", "permute", "softmax", "log_softmax", "clone",
+                  "reciprocal")
+
+
+def _function_form(name: str) -> Any:
+    def form(input: Tensor, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}: expected a Tensor, got {type(input).__name__}")
+        return getattr(input, name)(*args, **kwargs)
+
+    form.__name__ = form.__qualname__ = name
+    form.__doc__ = f"`{name}(input, ...)` is `input.{name}(...)`."
+    return form
+
+
+for _name in FUNCTION_FORMS:
+    globals()[_name] = _function_form(_name)
+del _name
