@@ -42,10 +42,10 @@ from .jit import CompileError, compile  # torch.compile's name, at the package f
 from .serialize import load, save
 from .viz import draw_graph
 
-from . import _tensor as _t  # noqa: E402
+from ._tensor import function_form as _function_form  # noqa: E402
 
 for _name in _FUNCTION_FORMS:  # tg.exp(x), tg.max(out, 1), ... as torch.exp, torch.max
-    globals()[_name] = getattr(_t, _name)
+    globals()[_name] = _function_form(_name)
 del _name
 
 # dtypes under PyTorch's names (they are NumPy's: `.dtype` is a NumPy dtype)

@@ -1622,7 +1622,8 @@ FUNCTION_FORMS = ("abs", "sqrt", "square", "exp", "log", "sin", "cos", "sigmoid"
                   "reciprocal")
 
 
-def _function_form(name: str) -> Any:
+def function_form(name: str) -> Any:
+    """`name(input, ...)` calling `input.name(...)` (the package face exports these)."""
     def form(input: Tensor, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}: expected a Tensor, got {type(input).__name__}")
@@ -1632,7 +1633,3 @@ def _function_form(name: str) -> Any:
     form.__doc__ = f"`{name}(input, ...)` is `input.{name}(...)`."
     return form
 
-
-for _name in FUNCTION_FORMS:
-    globals()[_name] = _function_form(_name)
-del _name
