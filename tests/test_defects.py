@@ -222,3 +222,18 @@ def test_casting_a_grad_tensor_to_integer_or_bool_records_nothing(cast, dtype):
     out = cast(x)
     assert not out.requires_grad and out.is_leaf and out.dtype == dtype
     assert not torch.tensor([1.5, -2.5], requires_grad=True).long().requires_grad
+
+
+def test_uint8_sums_and_products_are_int64_as_torch():
+    t = tg.tensor(np.array([200, 100], dtype=np.uint8))
+    assert t.sum().dtype == np.int64 and t.sum().item() == 300
+    assert t.prod().dtype == np.int64 and t.prod().item() == 20000
+
+
+def test_autograd_grad_wants_one_grad_output_per_output():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    a, b = x * 2, x * 3
+    with pytest.raises(ValueError, match="1 grad_outputs for 2 outputs"):
+        tg.autograd.grad([a, b], x, grad_outputs=tg.ones(2))
+    (g,) = tg.autograd.grad([a, b], x, grad_outputs=[tg.ones(2), tg.ones(2)])
+    assert g.tolist() == [5.0, 5.0]

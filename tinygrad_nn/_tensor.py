@@ -918,7 +918,7 @@ class Tensor:
     def sum(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
             keepdims: bool | None = None, dtype: Any = None) -> Tensor:
         x = self if dtype is None else self.to(dtype)
-        if x._data.dtype.kind in "bi" and dtype is None:
+        if x._data.dtype.kind in "biu" and dtype is None:
             x = x.to(np.int64)  # PyTorch sums bools and ints as int64
         return x._reduction(ops.Sum, "sum", dim, keepdim, axis, keepdims)
 
@@ -929,7 +929,7 @@ class Tensor:
 
     def prod(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
              keepdims: bool | None = None) -> Tensor:
-        x = self.to(np.int64) if self._data.dtype.kind in "bi" else self
+        x = self.to(np.int64) if self._data.dtype.kind in "biu" else self
         return x._reduction(ops.Prod, "prod", dim, keepdim, axis, keepdims)
 
     def amax(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
@@ -1180,10 +1180,9 @@ class Tensor:
         """`x[idx] = value`: in place; recorded when x or value is in a graph."""
         inputs, _ = _operands("setitem", (self, value))
         v = inputs[1]
-        if isinstance(v, Tensor) and v._data.dtype != self._data.dtype:
-            v = v.to(self._data.dtype) if v._data.dtype.kind == "f" or \
-                self._data.dtype.kind != "f" else _wrap(v._data.astype(self._data.dtype))
-        elif not isinstance(v, Tensor):
+        if isinstance(v, Tensor):
+            v = v.to(self._data.dtype)  # the same tensor when the dtypes agree
+        else:
             v = np.asarray(v, dtype=self._data.dtype)
         _inplace(self, ops.SetItem, (v,), "setitem", idx=_index(idx))
 
@@ -1366,8 +1365,8 @@ def _keep_saved_output(out: Tensor, self: Tensor) -> None:
     for key, value in list(fn.__dict__.items()):
         if value is arr:
             fn.__dict__[key] = self._data
-    fn.saved = [(self._vc, self._vc[0], id(self._data), -1) if counter is out._vc else
-                entry for entry in fn.saved for counter in entry[:1]]
+    fn.saved = [(self._vc, self._vc[0], id(self._data), -1) if entry[0] is out._vc else entry
+                for entry in fn.saved]
 
 
 def _write_back_to_base(view: Tensor, info: tuple) -> None:

@@ -293,9 +293,10 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     single = not isinstance(outputs, (list, tuple))
     outputs = [outputs] if single else list(outputs)
     inputs = [inputs] if not isinstance(inputs, (list, tuple)) else list(inputs)
-    if grad_outputs is None or not isinstance(grad_outputs, (list, tuple)):
-        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None or \
-            len(outputs) == 1 else grad_outputs
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif not isinstance(grad_outputs, (list, tuple)):
+        grad_outputs = [grad_outputs]
     if len(grad_outputs) != len(outputs):
         raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
     for i, t in enumerate(inputs):
