@@ -66,16 +66,17 @@ class Compiled:
         flat: list = []
         key = None
         if not kwargs:  # the common case, tensors only: a cheaper key
-            parts = []
+            parts, ids = [], set()
             for a in args:
                 if type(a) is not Tensor:
                     break
                 d = a._data
                 parts.append((d.shape, d.dtype, a._requires_grad))
+                ids.add(id(d))
             else:
                 flat = list(args)
                 key = (*parts, autograd._grad_mode.enabled,
-                       None if len(args) < 2 else _sharing(args))
+                       None if len(ids) == len(args) else _sharing(args))
         if key is None:
             key = (_signature((args, kwargs), flat), autograd._grad_mode.enabled)
             key = (*key, _sharing(flat))
@@ -174,6 +175,17 @@ class _Instr:
         raise NotImplementedError
 
 
+def _reads(instr: _Instr) -> tuple:
+    """The values an instruction's call reads."""
+    if isinstance(instr, _Forward):
+        return (*instr.reads, *(v for _, _, v in instr.attr_vals))
+    if isinstance(instr, _Backward):
+        return instr.used()
+    if isinstance(instr, _Accumulate) and instr.fuse is not None:
+        return (*instr.reads, instr.fuse[1], instr.fuse[2])  # the factors of ∂W
+    return instr.reads
+
+
 def _arrays(plan: Plan, vals: Any) -> list:
     return [plan.buf[v] if isinstance(v, _Val) else v for v in vals]
 
@@ -251,12 +263,32 @@ class _Backward(_Instr):
         self.fwd, self.g, self.outs, self.alias = fwd, g, outs, alias
         self.writes = tuple(o for o, a in zip(outs, alias) if o is not None and not a)
         self.reads = (g, *fwd.reads, fwd.out)
+        self.kernel = False  # set by build when one of the plan's kernels does the step
+
+    def used(self) -> tuple:
+        """The values the built call reads (a kernel reads less than the op saved: Sum's
+        only g, Sigmoid's g and its output, ...)."""
+        op, fwd = self.fwd.op, self.fwd
+        if not self.kernel:
+            return self.reads
+        if op in (ops.Add, ops.Sub, ops.Neg, ops.Sum, ops.Mean):
+            return (self.g,)
+        if op is ops.Mul:
+            a, b = fwd.ins
+            wanted = [o is not None and not al for o, al in zip(self.outs, self.alias)]
+            return (self.g, *(v for v, w in zip((b, a), wanted) if w and isinstance(v, _Val)))
+        if op is ops.Pow:  # a² only: g·(a + a)
+            return (self.g, fwd.ins[0])
+        if op in (ops.Sigmoid, ops.Tanh, ops.Exp, ops.ReLU):
+            return (self.g, fwd.out)
+        return (self.g, *fwd.reads)
 
     def build(self, plan: Plan) -> Callable | None:
         fwd = self.fwd
         if fwd.op in _BACKWARD and fwd.out.kind != "view":
             call = _BACKWARD[fwd.op](self, plan)
             if call is not NotImplemented:
+                self.kernel = call is not None
                 return call
         g = plan.buf[self.g]
         targets = [None if o is None or a else plan.buf[o]
@@ -290,7 +322,7 @@ class _Sum(_Instr):
 
     def build(self, plan: Plan) -> Callable:
         a, b, out, add = plan.buf[self.a], plan.buf[self.b], plan.buf[self.out], np.add
-        return lambda: add(a, b, out=out)
+        return lambda: add(a, b, out)
 
 
 class _Copy(_Instr):
@@ -418,7 +450,7 @@ class _Accumulate(_Instr):
         return store
 
     def _build_lazy(self, plan: Plan) -> Callable:
-        """The gradient is never formed: `.grad` gets a `_LazyGrad` that computes it from
+        """The gradient is never formed: `.grad` gets a `_Lazy` that computes it from
         its two factors when read (the optimizer's update used them directly)."""
         fwd, gval, aval = self.fuse
         width = fwd.out.shape[-1]
@@ -435,7 +467,7 @@ class _Accumulate(_Instr):
             t = leaf.get(plan)
             lazy = slot[0]
             if lazy is None or sys.getrefcount(lazy) > 3:
-                lazy = slot[0] = _LazyGrad(make)
+                lazy = slot[0] = _Lazy(make)
             else:
                 lazy._cache = None
                 lazy._vc[0] += 1
@@ -443,9 +475,10 @@ class _Accumulate(_Instr):
         return store
 
 
-class _LazyGrad(Tensor):
-    """A `.grad` computed on first read from the factors of the latest replay (their
-    buffers are kept until the next call, which first hands a held one its values)."""
+class _Lazy(Tensor):
+    """A tensor whose array is computed on first read from the buffers of the latest
+    replay: a `.grad` from its two factors, or a result from the calls only results
+    need. The next call first hands one that is still held its values."""
 
     __slots__ = ("_make", "_cache")
 
@@ -539,13 +572,13 @@ def _fused_update(acc: _Accumulate, plan: Plan) -> Callable:
         gv, av = g[0], a[0]
 
         def run(lr: float) -> None:
-            ger(-lr, av, gv, a=Wt, overwrite_a=1)
+            ger(-lr, av, gv, 1, 1, Wt, 0, 0, 1)  # positional: f2py keywords cost ~1 µs
     else:
         gemm = getattr(_blas, prefix + "gemm")
         at, gt = a.T, g.T
 
         def run(lr: float) -> None:
-            gemm(-lr, at, gt, 1.0, Wt, trans_b=1, overwrite_c=1)
+            gemm(-lr, at, gt, 1.0, Wt, 0, 1, 1)  # trans_b=1, overwrite_c=1
 
     def fused(p: Tensor, group: dict) -> bool:
         if (group["momentum"] or group["weight_decay"] or group.get("maximize")
@@ -568,11 +601,11 @@ def _ufunc_kernel(ufunc: Any) -> Callable:
             a, b = ins
             if np.result_type(a, b) != out.dtype:
                 return None
-            return lambda: ufunc(a, b, out=out)
+            return lambda: ufunc(a, b, out)
         (a,) = ins
         if a.dtype != out.dtype:
             return None
-        return lambda: ufunc(a, out=out)
+        return lambda: ufunc(a, out)
     return kernel
 
 
@@ -580,13 +613,13 @@ def _sigmoid(instr: _Forward, ins: list, out: np.ndarray, attrs: dict) -> Callab
     (a,) = ins
     if a.dtype != out.dtype:
         return None
-    return lambda: _expit(a, out=out)  # the op's own ufunc: σ = 1 / (1 + e^(−a))
+    return lambda: _expit(a, out)  # the op's own ufunc: σ = 1 / (1 + e^(−a))
 
 
 def _relu(instr: _Forward, ins: list, out: np.ndarray, attrs: dict) -> Callable | None:
     (a,) = ins
-    maximum = np.maximum
-    return lambda: maximum(a, 0, dtype=a.dtype, out=out)
+    maximum, zero = np.maximum, np.zeros((), a.dtype)
+    return lambda: maximum(a, zero, out=out)  # NumPy 2.4 deprecates a third positional
 
 
 def _matmul(instr: _Forward, ins: list, out: np.ndarray, attrs: dict) -> Callable | None:
@@ -601,9 +634,9 @@ def _matmul(instr: _Forward, ins: list, out: np.ndarray, attrs: dict) -> Callabl
         # the Fortran views), without dot's checks: ~10% faster at 64×784·784×200
         gemm = getattr(_blas, ("s" if a.dtype == np.float32 else "d") + "gemm")
         wt, at, ot = b.T, a.T, out.T
-        return lambda: gemm(1.0, wt, at, 0.0, ot, trans_a=1, overwrite_c=1)
+        return lambda: gemm(1.0, wt, at, 0.0, ot, 1, 0, 1)  # trans_a=1, overwrite_c=1
     dot = np.dot
-    return lambda: dot(a, bt, out=out)
+    return lambda: dot(a, bt, out)
 
 
 def _reduce(mean: bool) -> Callable:
@@ -615,14 +648,14 @@ def _reduce(mean: bool) -> Callable:
         keep = attrs.get("keepdim", False)
         total, divide = np.add.reduce, np.divide  # what np.sum calls, without its wrapper
         if not mean:
-            return lambda: total(a, axis=axes, keepdims=keep, out=out)
+            return lambda: total(a, axes, None, out, keep)
         count = int(np.prod([a.shape[i] for i in axes])) if a.ndim else 1
         if count == 0:
             return None
 
         def mean_() -> None:
-            total(a, axis=axes, keepdims=keep, out=out)
-            divide(out, count, out=out)
+            total(a, axes, None, out, keep)
+            divide(out, count, out)
         return mean_
     return kernel
 
@@ -631,7 +664,7 @@ def _pow(instr: _Forward, ins: list, out: np.ndarray, attrs: dict) -> Callable |
     a, b = ins
     if np.ndim(b) == 0 and b == 2 and a.dtype == out.dtype:
         multiply = np.multiply  # a**2 is a·a exactly (NumPy squares; checked for both dtypes)
-        return lambda: multiply(a, a, out=out)
+        return lambda: multiply(a, a, out)
     copyto = np.copyto
     return lambda: copyto(out, a**b)  # NumPy's ** has its own shortcuts (sqrt for ½...)
 
@@ -663,7 +696,8 @@ def _same(t: np.ndarray | None, shape: tuple, dtype: np.dtype) -> bool:
 
 def _bw_elementwise(instr: _Backward, plan: Plan) -> Any:
     """Add, Sub, Mul, Neg, Sigmoid, Tanh, Exp, ReLU, Pow (number exponent) and Sum/Mean
-    when no broadcasting is undone: the ops' backward expressions with out=."""
+    when no broadcasting is undone: the ops' backward expressions into the buffers (out
+    given by position and constants as 0-d arrays: each ~0.3 µs cheaper on small arrays)."""
     g, ins, out, targets = _bw_setup(instr, plan)
     op, attrs = instr.fwd.op, instr.fwd.attrs
     if not all(_same(t, g.shape, g.dtype) for t in targets) and op not in (ops.Sum, ops.Mean):
@@ -677,10 +711,10 @@ def _bw_elementwise(instr: _Backward, plan: Plan) -> Any:
             return None
         if op is ops.Add:
             return NotImplemented
-        return lambda: neg(g, out=tb)
+        return lambda: neg(g, tb)
     if op is ops.Neg:
         (ta,) = targets
-        return lambda: neg(g, out=ta)
+        return lambda: neg(g, ta)
     if op is ops.Mul:
         ta, tb = targets
         a, b = ins
@@ -690,38 +724,39 @@ def _bw_elementwise(instr: _Backward, plan: Plan) -> Any:
 
         def mul_bw() -> None:
             if ta is not None:
-                mul(g, b, out=ta)
+                mul(g, b, ta)
             if tb is not None:
-                mul(g, a, out=tb)
+                mul(g, a, tb)
         return mul_bw
     (ta,) = targets[:1]
     if ta is None:
         return None
+    one, zero = np.ones((), out.dtype), np.zeros((), out.dtype)  # cheaper operands than 1, 0
     if op is ops.Sigmoid:
         tmp = np.empty_like(ta)
 
         def sigmoid_bw() -> None:  # g·o·(1 − o)
-            mul(g, out, out=ta)
-            sub(1, out, out=tmp)
-            mul(ta, tmp, out=ta)
+            mul(g, out, ta)
+            sub(one, out, tmp)
+            mul(ta, tmp, ta)
         return sigmoid_bw
     if op is ops.Tanh:
         tmp = np.empty_like(ta)
 
         def tanh_bw() -> None:  # g·(1 − o²)
-            mul(out, out, out=tmp)
-            sub(1, tmp, out=tmp)
-            mul(g, tmp, out=ta)
+            mul(out, out, tmp)
+            sub(one, tmp, tmp)
+            mul(g, tmp, ta)
         return tanh_bw
     if op is ops.Exp:
-        return lambda: mul(g, out, out=ta)
+        return lambda: mul(g, out, ta)
     if op is ops.ReLU:
         mask = np.empty(out.shape, dtype=bool)
         greater = np.greater
 
         def relu_bw() -> None:  # g·(o > 0)
-            greater(out, 0, out=mask)
-            mul(g, mask, out=ta)
+            greater(out, zero, mask)
+            mul(g, mask, ta)
         return relu_bw
     if op is ops.Pow:
         a, b = ins
@@ -731,8 +766,8 @@ def _bw_elementwise(instr: _Backward, plan: Plan) -> Any:
         add = np.add
 
         def square_bw() -> None:  # the op's g·(a + a)
-            add(a, a, out=tmp)
-            mul(g, tmp, out=ta)
+            add(a, a, tmp)
+            mul(g, tmp, ta)
         return square_bw
     if op in (ops.Sum, ops.Mean):
         (a,) = ins
@@ -749,7 +784,7 @@ def _bw_elementwise(instr: _Backward, plan: Plan) -> Any:
         divide = np.divide
 
         def mean_bw() -> None:
-            divide(gr, count, out=tmp)
+            divide(gr, count, tmp)
             copyto(ta, tmp)
         return mean_bw
     return NotImplemented
@@ -768,20 +803,22 @@ def _bw_matmul(instr: _Backward, plan: Plan) -> Any:
         at = a
         if fwd.fused:
             tb = None
+        if ta is None and tb is None:
+            return None  # only W's gradient, and the optimizer's step forms it
 
         def linear_bw() -> None:
             if ta is not None:
-                dot(g, bw, out=ta)
+                dot(g, bw, ta)
             if tb is not None:
-                dot(gt, at, out=tb)
+                dot(gt, at, tb)
         return linear_bw
     bt, at = b.T, a.T
 
     def matmul_bw() -> None:
         if ta is not None:
-            dot(g, bt, out=ta)
+            dot(g, bt, ta)
         if tb is not None:
-            dot(at, g, out=tb)
+            dot(at, g, tb)
     return matmul_bw
 
 
@@ -1182,6 +1219,7 @@ class Plan:
         self.args: list = []
         self.mode = tracer.mode
         self.output = self._output_spec(tracer, result)
+        self.held: list = []  # the lazy results of the latest call
         self._fuse(tracer)
         self.bind()
 
@@ -1266,14 +1304,65 @@ class Plan:
         self.arg_copies = [(v.ref, buf[v]) for v in self.vals if v.kind == "arg"]
         self.restores = [(buf[v], np.array(v.ref, copy=True) if isinstance(v.ref, np.ndarray)
                           else None) for v in self.restore]
-        calls = []
+        built = []
+        steady = {v for v in self.vals if v.kind == "const" and not v.writes}
         for instr in self.program:
             self._make_views(instr)
             call = instr.build(self)
-            if call is not None:
-                calls.append(call)
-        self.calls = calls
+            if call is None:
+                continue
+            if self._steady(instr, steady):
+                call()  # constant folding: the same value at every call, computed once now
+                steady.update(instr.writes)
+                continue
+            built.append((instr, call))
+        later = self._only_for_results(built)
+        self.calls = [call for instr, call in built if instr not in later]
+        self.later = [call for instr, call in built if instr in later]
+        self.later_done = [True]
         self.bound = [(t, t._data, rg) for (t, _), (_, rg) in zip(self.live, self.requires)]
+
+    def _only_for_results(self, built: list) -> set:
+        """The forward calls whose values only the results need (the loss's sum after
+        backward has its gradient): a replay runs them when a result is first read,
+        not before. Only calls reading buffers that nothing but the plan writes and
+        nothing later in the call changes, so the values are those of the call."""
+        results: set = set()
+        self._results_of(self.output, results)
+        readers: dict = {}
+        for instr, _ in built:
+            for v in _reads(instr):
+                readers.setdefault(v, []).append(instr)
+        later: set = set()
+        for instr, _ in reversed(built):
+            if not isinstance(instr, _Forward) or instr.op is ops.Dropout:
+                continue
+            out = instr.out
+            if out.kind != "tmp" or out.writes != [instr.pos] or \
+                    not all(r in later for r in readers.get(out, ())):
+                continue
+            if all(v.kind in ("tmp", "arg", "const") and not any(p > instr.pos for p in v.writes)
+                   for v in _reads(instr)):
+                later.add(instr)
+        return later
+
+    def _results_of(self, spec: Any, found: set) -> None:
+        if spec[0] == "val":
+            found.add(spec[1])
+        elif spec[0] in ("seq", "dict"):
+            for s in spec[2]:
+                self._results_of(s[1] if spec[0] == "dict" else s, found)
+
+    @staticmethod
+    def _steady(instr: _Instr, steady: set) -> bool:
+        """True when `instr` computes from steady values only (constants such as
+        backward's seed of ones, and what was computed from them alone) into buffers
+        nothing else writes: the result is the same at every call."""
+        if not isinstance(instr, (_Forward, _Backward, _Sum, _Copy)) or \
+                isinstance(instr, _Forward) and instr.op is ops.Dropout:
+            return False
+        return all(v in steady for v in _reads(instr)) and all(
+            w.kind == "tmp" and w.writes == [instr.pos] for w in instr.writes)
 
     def _make_views(self, instr: _Instr) -> None:
         """Views an instruction makes (reshape, transpose, ∂ of a reshape) are made once on
@@ -1323,17 +1412,34 @@ class Plan:
                     lazy._cache = lazy._make()  # its factors are about to be overwritten
                 slot[0] = None
         self.args[:] = flat
-        copyto = np.copyto
-        for k, b in self.arg_copies:
+        for k, b in self.arg_copies:  # same shapes and dtypes (the plan's key)
             x = flat[k]
-            copyto(b, x._data if type(x) is Tensor else _array_of(x), casting="no")
+            b[...] = x._data if type(x) is Tensor else _array_of(x)
+        for lazy in self.held:  # last call's lazy results, if someone kept one
+            if sys.getrefcount(lazy) > 3 and lazy._cache is None:
+                lazy._cache = lazy._make()
+        self.held.clear()
+        self.later_done[0] = not self.later
         for b, value in self.restores:
-            copyto(b, value)
+            b[...] = value
         for call in self.calls:  # the kernels mirror the ops' errstate: none is needed
             call()
         out = self._result(self.output)
         self.args[:] = ()
         return out
+
+    def _make_result(self, v: _Val) -> Callable:
+        """A result's array, made when first read: the calls only results need run
+        then (once per replay), and the result is copied out of its buffer."""
+        buf, later, done = self.buf[v], self.later, self.later_done
+
+        def make() -> np.ndarray:
+            if not done[0]:
+                for call in later:
+                    call()
+                done[0] = True
+            return buf.copy()
+        return make
 
     def like_replay(self, spec: Any, obj: Any) -> Any:
         """The traced call's own result as a replay returns it: copies, detached."""
@@ -1356,7 +1462,11 @@ class Plan:
             v = spec[1]
             if v.kind == "dyngrad":
                 return _wrap(v.ref.get(self).grad._data.copy())
-            return _wrap(self.buf[v].copy())
+            if self.later_done[0]:
+                return _wrap(self.buf[v].copy())
+            lazy = _Lazy(self._make_result(v))
+            self.held.append(lazy)
+            return lazy
         if kind == "obj":
             return spec[1]
         if kind == "arg":

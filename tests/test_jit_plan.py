@@ -1,0 +1,112 @@
+"""The plan's own optimisations: constant folding (backward's seed of ones and what is
+computed from constants alone runs once, at bind time) and results made on first read
+(the calls only a result needs, such as the loss's sum, run when it is read). Both must
+give the eager values whenever a result is read, even calls later."""
+
+import numpy as np
+
+import tinygrad_nn as tg
+from tinygrad_nn import nn, optim
+from tinygrad_nn.nn import functional as F
+
+
+def text_step(n_in=16, n_hid=8, n_out=2, seed=0):
+    tg.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(n_in, n_hid, bias=False), nn.Sigmoid(),
+                          nn.Linear(n_hid, n_out, bias=False), nn.Sigmoid())
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x, t):
+        loss = F.squared_error(model(x), t)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+    return model, step
+
+
+def data(i, n_in=16, n_out=2):
+    rng = np.random.default_rng(i)
+    return (tg.Tensor(rng.uniform(0.01, 1, (1, n_in)).astype(np.float32)),
+            tg.Tensor(np.full((1, n_out), 0.01, np.float32)))
+
+
+def the_plan(compiled):
+    (plan,) = compiled.plans.values()
+    return plan
+
+
+def test_seed_chain_folded_and_loss_sum_deferred():
+    """E = ½·Σ(t − o)²: ∂E/∂(Σ) = ½ and its broadcast are constants (folded); (t − o)²,
+    Σ and ½· are needed only for the returned loss (deferred)."""
+    _, step = text_step()
+    c = tg.compile(step)
+    c(*data(0))
+    c(*data(1))
+    plan = the_plan(c)
+    assert len(plan.later) == 3
+    ops_run = [i.op.__name__ for i in plan.program if hasattr(i, "op")]
+    assert ops_run[4:8] == ["Sub", "Pow", "Sum", "Mul"]
+
+
+def test_losses_kept_unread_across_calls_equal_eager():
+    m1, s1 = text_step()
+    m2, s2 = text_step()
+    c = tg.compile(s2)
+    eager, kept = [], []
+    for i in range(30):
+        eager.append(float(s1(*data(i)).data))
+        kept.append(c(*data(i)))  # not read until all calls are done
+    np.testing.assert_allclose([float(k.data) for k in kept], eager, rtol=1e-6)
+    for p1, p2 in zip(m1.parameters(), m2.parameters()):
+        np.testing.assert_allclose(p1.data, p2.data, rtol=1e-6)
+
+
+def test_a_result_read_late_is_the_value_of_its_call():
+    """A result the plan makes on first read never reads a parameter (which may change
+    before the read): here the result is computed from the weights after the step, and
+    the weights change afterwards."""
+    w = tg.Tensor(np.linspace(0.1, 0.6, 6), requires_grad=True)
+    opt = optim.SGD([w], lr=0.1)
+
+    def f(x):
+        loss = ((x * w).sigmoid()).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return (w * 2).sum(), loss
+
+    c = tg.compile(f)
+    x = tg.Tensor(np.full(6, 0.5))
+    c(x)
+    after, loss = c(x)
+    expected_after = float((w * 2).sum().data)
+    with tg.no_grad():
+        w -= 100.0  # changes the parameter before the results are read
+    assert float(after.data) == expected_after
+    assert np.isfinite(float(loss.data)) and 0 < float(loss.data) < 6
+
+
+def test_result_held_in_a_tuple_survives_the_next_call():
+    _, s1 = text_step()
+    _, s2 = text_step()
+    c = tg.compile(lambda x, t: (s2(x, t), 1))
+    eager = [float(s1(*data(i)).data) for i in range(4)]
+    kept = [c(*data(i)) for i in range(4)]
+    np.testing.assert_allclose([float(k[0].data) for k in kept], eager, rtol=1e-6)
+
+
+def test_folding_is_redone_when_a_parameter_array_is_replaced():
+    m1, s1 = text_step()
+    m2, s2 = text_step()
+    c = tg.compile(s2)
+    for i in range(3):
+        s1(*data(i))
+        c(*data(i))
+    new = [np.full_like(p.data, 0.05) for p in m1.parameters()]
+    for p1, p2, a in zip(m1.parameters(), m2.parameters(), new):
+        p1.data = a.copy()
+        p2.data = a.copy()
+    losses1 = [float(s1(*data(i)).data) for i in range(3, 8)]
+    losses2 = [c(*data(i)) for i in range(3, 8)]
+    np.testing.assert_allclose([float(v.data) for v in losses2], losses1, rtol=1e-6)
