@@ -463,10 +463,11 @@ class _Accumulate(_Instr):
         def make() -> np.ndarray:
             return dot(g2.T, a2)  # ∂W = gᵀ·a, as MatMul's backward computes it
 
+        t, getrefcount = leaf.tensor, sys.getrefcount  # a parameter (fused only for those)
+
         def store() -> None:
-            t = leaf.get(plan)
             lazy = slot[0]
-            if lazy is None or sys.getrefcount(lazy) > 3:
+            if lazy is None or getrefcount(lazy) > 3:
                 lazy = slot[0] = _Lazy(make)
             else:
                 lazy._cache = None
@@ -627,6 +628,10 @@ def _matmul(instr: _Forward, ins: list, out: np.ndarray, attrs: dict) -> Callabl
     if a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype or out.dtype != a.dtype:
         return None
     bt = b.T if attrs.get("transpose_b") else b
+    if attrs.get("transpose_b") and a.shape[0] == 1:
+        row = _gemv(b, a, out, trans=1)  # one sample: x·Wᵀ is W·x
+        if row is not None:
+            return row
     if (attrs.get("transpose_b") and _blas is not None and a.dtype in (np.float32, np.float64)
             and min(a.shape) > 1 and b.shape[0] > 1 and a.flags.c_contiguous
             and b.flags.c_contiguous and out.flags.c_contiguous):
@@ -637,6 +642,19 @@ def _matmul(instr: _Forward, ins: list, out: np.ndarray, attrs: dict) -> Callabl
         return lambda: gemm(1.0, wt, at, 0.0, ot, 1, 0, 1)  # trans_a=1, overwrite_c=1
     dot = np.dot
     return lambda: dot(a, bt, out)
+
+
+def _gemv(w: np.ndarray, x: np.ndarray, y: np.ndarray, trans: int) -> Callable | None:
+    """y[0] = W·x[0] (trans=1) or Wᵀ·x[0] (trans=0) for one-row x and y by BLAS gemv:
+    the call numpy.dot makes for a row times a matrix (the same bits), without dot's
+    checks. None where the arrays do not fit it."""
+    if _blas is None or w.dtype not in (np.float32, np.float64) or \
+            not (w.flags.c_contiguous and x.flags.c_contiguous and y.flags.c_contiguous):
+        return None
+    gemv = getattr(_blas, ("s" if w.dtype == np.float32 else "d") + "gemv")
+    wt, xv, yv = w.T, x.reshape(-1), y.reshape(-1)  # C-ordered W is Fortran-ordered Wᵀ
+    # gemv(alpha, a, x, beta, y, offx, incx, offy, incy, trans, overwrite_y), by position
+    return lambda: gemv(1.0, wt, xv, 0.0, yv, 0, 1, 0, 1, trans, 1)
 
 
 def _reduce(mean: bool) -> Callable:
@@ -805,6 +823,10 @@ def _bw_matmul(instr: _Backward, plan: Plan) -> Any:
             tb = None
         if ta is None and tb is None:
             return None  # only W's gradient, and the optimizer's step forms it
+        if tb is None and g.shape[0] == 1:
+            row = _gemv(bw, g, ta, trans=0)  # one sample: ∂x = g·W is Wᵀ·g
+            if row is not None:
+                return row
 
         def linear_bw() -> None:
             if ta is not None:
@@ -1306,10 +1328,11 @@ class Plan:
                           else None) for v in self.restore]
         built = []
         steady = {v for v in self.vals if v.kind == "const" and not v.writes}
+        dead = self._dead_clears()
         for instr in self.program:
             self._make_views(instr)
             call = instr.build(self)
-            if call is None:
+            if call is None or instr in dead:
                 continue
             if self._steady(instr, steady):
                 call()  # constant folding: the same value at every call, computed once now
@@ -1320,7 +1343,25 @@ class Plan:
         self.calls = [call for instr, call in built if instr not in later]
         self.later = [call for instr, call in built if instr in later]
         self.later_done = [True]
+        self.makers: dict = {}  # result val -> its maker (_make_result)
         self.bound = [(t, t._data, rg) for (t, _), (_, rg) in zip(self.live, self.requires)]
+
+    def _dead_clears(self) -> set:
+        """The `p.grad = None` of zero_grad() where, before anything could read `.grad`,
+        the plan stores p's new gradient anyway: the store alone leaves the same state."""
+        dead = set()
+        for i, clear in enumerate(self.program):
+            if not isinstance(clear, _SetGradNone):
+                continue
+            for instr in self.program[i + 1:]:
+                if isinstance(instr, _Accumulate) and instr.leaf is clear.leaf:
+                    if instr.fresh:
+                        dead.add(clear)
+                    break
+                if not isinstance(instr, (_Forward, _Backward, _Sum, _Copy, _SetGradNone,
+                                          _Accumulate)):
+                    break  # a step, a write, zero_grad(set_to_none=False): may read .grad
+        return dead
 
     def _only_for_results(self, built: list) -> set:
         """The forward calls whose values only the results need (the loss's sum after
@@ -1464,7 +1505,10 @@ class Plan:
                 return _wrap(v.ref.get(self).grad._data.copy())
             if self.later_done[0]:
                 return _wrap(self.buf[v].copy())
-            lazy = _Lazy(self._make_result(v))
+            make = self.makers.get(v)
+            if make is None:
+                make = self.makers[v] = self._make_result(v)
+            lazy = _Lazy(make)
             self.held.append(lazy)
             return lazy
         if kind == "obj":
