@@ -45,6 +45,7 @@ def test_seed_chain_folded_and_loss_sum_deferred():
     c(*data(1))
     plan = the_plan(c)
     assert len(plan.later) == 3
+    assert len(plan.calls) == 13  # as docs/architecture.md lists them
     ops_run = [i.op.__name__ for i in plan.program if hasattr(i, "op")]
     assert ops_run[4:8] == ["Sub", "Pow", "Sum", "Mul"]
 
