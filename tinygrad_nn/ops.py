@@ -302,11 +302,22 @@ class Log(Function):
         return (g / self.a,)
 
 
+# From this many elements on, Sigmoid computes 1 / (1 + e^(−x)) with NumPy's exp rather
+# than SciPy's expit (the two differ by an ulp or two in float32; eager and compiled
+# steps use the same rule, so their numbers agree).
+SIGMOID_BY_EXP = 4096
+
+
 class Sigmoid(Function):
     """σ(x) = 1 / (1 + e^(−x)); backward is the text's `grad·o·(1−o)`."""
 
     def forward(self, a):
-        self.out = out = expit(a)  # 1 / (1 + e^(−a)) as one ufunc, without overflow
+        if a.size < SIGMOID_BY_EXP:
+            out = expit(a)  # 1 / (1 + e^(−a)) as one ufunc (the text's), without overflow
+        else:  # NumPy's SIMD exp: ~3x faster than expit's scalar loop on a 64×200 batch
+            with np.errstate(over="ignore"):  # e^(−a) = inf for a < −88 (float32): σ = 0
+                out = 1 / (1 + np.exp(-a))
+        self.out = out
         return out
 
     def backward(self, g):

@@ -4,6 +4,7 @@ Both batch through `utils.data.DataLoader`."""
 
 from __future__ import annotations
 
+import copy
 import math
 import sys
 import time
@@ -14,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _tensor
 from . import jit as _jit
 from ._tensor import Tensor
 from .autograd import no_grad
@@ -268,6 +270,21 @@ def _run(epochs: int, n: int, step: Callable, state: Callable, restore: Callable
     return history
 
 
+def _trace_without_stepping(compiled_step: Any, args: tuple, model: Module,
+                            optimizer: Any) -> None:
+    """Trace a compiled step on `args` and undo what that eager call changed (weights,
+    optimizer state, random draws), so the step is then taken by the plan: every step
+    of a run is a replay, and a run resumed from a checkpoint repeats the uninterrupted
+    run bit for bit (a traced call's SGD update rounds unlike the plan's fused one)."""
+    weights = {k: v.copy() for k, v in model.state_dict().items()}
+    opt_state = copy.deepcopy(optimizer.state_dict())
+    rng_state = copy.deepcopy(_tensor._rng[0].bit_generator.state)
+    compiled_step(*args)
+    model.load_state_dict(weights)
+    optimizer.load_state_dict(opt_state)
+    _tensor._rng[0].bit_generator.state = rng_state
+
+
 def fit(model: Module, optimizer: Optimizer, data: Any, epochs: int = 1,
         batch_size: int = 1, loss: Any = "squared_error", lr_schedule: Callable | None = None,
         shuffle: bool = True, seed: Any = 0, validation: tuple | None = None,
@@ -337,6 +354,7 @@ def fit(model: Module, optimizer: Optimizer, data: Any, epochs: int = 1,
         return value, out
 
     compiled_step = _jit.compile(train_step)
+    fused = _jit.fuses_updates(optimizer)  # a replay's SGD update rounds unlike eager's
 
     def step(xb: Any, yb: np.ndarray) -> tuple:
         x = xb if isinstance(xb, Tensor) else Tensor(np.asarray(xb))
@@ -344,7 +362,10 @@ def fit(model: Module, optimizer: Optimizer, data: Any, epochs: int = 1,
             x = Tensor(x.data)  # pixels stored as integers train as float32, as before
         if target_fn is not None:  # the targets are made outside, so they are inputs
             dtype = params[0].data.dtype if params else x.data.dtype
-            value, out = compiled_step(x, target_fn(np.asarray(yb), dtype))
+            target = target_fn(np.asarray(yb), dtype)
+            if fused and not compiled_step.has_plan(x, target):
+                _trace_without_stepping(compiled_step, (x, target), model, optimizer)
+            value, out = compiled_step(x, target)
             return float(value.data), np.argmax(out.data, axis=1)
         out = model(x)
         value = loss_fn(out, yb)
