@@ -217,24 +217,30 @@ def _apply(op: type, inputs: Sequence[Any], const: tuple | None = None, **attrs:
             needs.append(False)
     record = True in needs and op.differentiable and _grad_mode.enabled
     fn.needs = needs if record else [False] * len(needs)  # forward saves only what's needed
-    out = _wrap(np.asarray(fn.forward(*arrays, **attrs)))
-    record = record and out._data.dtype.kind == "f"  # int/bool results never require grad
-    if out._data.base is not None:
+    y = fn.forward(*arrays, **attrs)
+    if type(y) is not np.ndarray:  # a NumPy scalar (the sum of a 0-d array), a subclass
+        y = np.asarray(y)
+    out = _wrap(y)
+    if y.base is not None:
         _share_version_if_view(out, inputs, op, attrs)
-    if record:
+    if record and y.dtype.kind == "f":  # int/bool results never require grad
         # each input's graph node, and the version of each tensor now: backward checks
-        # them against what the op kept (Function.check_saved)
+        # them against what the op kept (Function.check_saved). `saved` is one flat list
+        # (counter, version, array id, position per tensor): a tuple per tensor made the
+        # garbage collector run half as often again, ~5% of the time of small ops
         parents, saved = [], []
         for i, x in enumerate(inputs):
             if isinstance(x, Tensor):
                 parents.append(_node(x))
-                saved.append((x._vc, x._vc[0], id(x._data), i))
+                vc = x._vc
+                saved += vc, vc[0], id(x._data), i
             else:
                 parents.append(None)
-        saved.append((out._vc, out._vc[0], id(out._data), -1))
+        vc = out._vc
+        saved += vc, vc[0], id(y), -1
         fn.parents, fn.saved = parents, saved
         fn.seq = next_seq()
-        fn.out_shape = out._data.shape
+        fn.out_shape = y.shape
         fn.attrs, fn.const, fn.hooks = attrs, const, None
         out._ctx = fn
         out._requires_grad = True
@@ -292,17 +298,16 @@ def _operands(name: str, values: Sequence[Any], floating: bool = False) -> tuple
     (PyTorch's promotion, see `_result_dtype`) where that casts no tensor that requires
     grad. `floating` ops (division, exp) turn integer results into float32. `const` is a
     Python-number operand as (position, value), which drawings fold into the op's label."""
-    out = list(values)
-    if len(values) == 2:  # the common cases, decided at once
+    if len(values) == 2:  # the common cases, decided at once (the inputs as they came)
         a, b = values
         if isinstance(a, Tensor):
             dt = a._data.dtype
-            if isinstance(b, Tensor) and b._data.dtype == dt and (dt.kind == "f" or
-                                                                  not floating):
-                return out, None
+            if isinstance(b, Tensor) and (dt.kind == "f" or not floating) and (
+                    b._data.dtype is dt or b._data.dtype == dt):
+                return values, None
             if type(b) in (float, int) and dt.kind == "f":  # a float tensor and a number
-                out[1] = b if name == "pow" else ops.constant(b, dt)
-                return out, (1, b)
+                return (a, b if name == "pow" else ops.constant(b, dt)), (1, b)
+    out = list(values)
     dtypes, numbers, const = [], [], None
     for i, v in enumerate(values):
         if isinstance(v, Tensor):
@@ -329,12 +334,11 @@ def _operands(name: str, values: Sequence[Any], floating: bool = False) -> tuple
     return out, const
 
 
-def _elementwise(op: type, name: str, *values: Any, floating: bool = False,
-                 **attrs: Any) -> Tensor:
+def _elementwise(op: type, name: str, *values: Any, floating: bool = False) -> Tensor:
     """Apply an element-wise op after promoting its operands (see `_operands`)."""
     inputs, const = _operands(name, values, floating)
     try:
-        return _apply(op, inputs, const, **attrs)
+        return _apply(op, inputs, const)
     except ValueError as e:
         if isinstance(e, ShapeError) or "broadcast" not in str(e):
             raise
@@ -420,7 +424,8 @@ class Tensor:
         self._ctx = None
         self._vc = [0]
         self._requires_grad = False
-        self.requires_grad = requires_grad
+        if requires_grad:  # the setter checks the dtype
+            self.requires_grad = requires_grad
 
     def __getstate__(self) -> dict:
         """Pickle and copy the values only (the copy is a leaf)."""
@@ -1002,7 +1007,9 @@ class Tensor:
 
     # ---------------------------------------------------------------- element-wise
     def _unary(self, op: type, floating: bool = False, **attrs: Any) -> Tensor:
-        return _apply(op, (_float_input(self) if floating else self,), **attrs)
+        if floating and self._data.dtype.kind != "f":
+            return _apply(op, (_float_input(self),), **attrs)
+        return _apply(op, (self,), **attrs)
 
     def exp(self) -> Tensor:
         return self._unary(ops.Exp, floating=True)
@@ -1316,7 +1323,7 @@ def _inplace(self: Tensor, op: type, others: tuple, name: str, **attrs: Any) -> 
     if record:  # the op works on a copy of the old values, which it may save
         old = _wrap(self._data.copy(), self._requires_grad)
         old._ctx, old._standin = self._ctx, self._standin
-        inputs[0] = old
+        inputs = [old, *inputs[1:]]
         if autograd.tracer is not None:
             autograd.tracer.on_copy(self, old._data)
     try:
@@ -1365,8 +1372,10 @@ def _keep_saved_output(out: Tensor, self: Tensor) -> None:
     for key, value in list(fn.__dict__.items()):
         if value is arr:
             fn.__dict__[key] = self._data
-    fn.saved = [(self._vc, self._vc[0], id(self._data), -1) if entry[0] is out._vc else entry
-                for entry in fn.saved]
+    saved = fn.saved
+    for k in range(0, len(saved), 4):
+        if saved[k] is out._vc:
+            saved[k:k + 3] = self._vc, self._vc[0], id(self._data)
 
 
 def _write_back_to_base(view: Tensor, info: tuple) -> None:
@@ -1377,7 +1386,7 @@ def _write_back_to_base(view: Tensor, info: tuple) -> None:
     fn = ops.SetItem()
     fn.needs = (base._requires_grad, True)
     fn.const = fn.hooks = None
-    fn.saved = ()
+    fn.saved = []
     fn.idx, fn.v_shape = index, view._data.shape
     fn.parents = (_node(base), view._ctx)
     fn.seq = next_seq()

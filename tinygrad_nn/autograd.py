@@ -144,7 +144,8 @@ class Function:
     The recorder sets, before `forward`, `needs` (which inputs need a gradient, so that
     forward saves only what backward will use, as PyTorch does) and, after it, `parents`
     (the inputs' graph nodes), `seq`, `out_shape`, `attrs` and `saved` (the version of each
-    input and of the output, checked before backward against what the op kept). A Python-number
+    input and of the output, checked before backward against what the op kept: a flat list,
+    four items per tensor, see `check_saved`). A Python-number
     operand is kept in `const` as (position, value) for drawings. Saved arrays live in the
     instance `__dict__`; backward frees them and moves the links to `kept`, a skeleton
     `draw_graph` can still draw.
@@ -163,10 +164,12 @@ class Function:
     def backward(self, grad: np.ndarray) -> tuple:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} has no gradient")
 
-    def input_shape(self, i: int) -> tuple:
-        """The shape of input `i` (its graph node's output shape), for summing a gradient
-        back to it after broadcasting."""
-        return self.parents[i].out_shape
+    def sum_to_input(self, grad: np.ndarray, i: int) -> np.ndarray:
+        """`grad` summed back to the shape of input `i` (its graph node's output shape)
+        after broadcasting; the same array when nothing was broadcast (the usual case,
+        checked here to spare a call)."""
+        shape = self.parents[i].out_shape
+        return grad if grad.shape == shape else unbroadcast(grad, shape)
 
     @property
     def name(self) -> str:
@@ -176,7 +179,9 @@ class Function:
         """Raise if an array this op kept for its gradient was changed in place after the
         op ran (its tensor's version counter moved on). Only arrays the op really kept
         count, so the check raises where PyTorch's does and not elsewhere."""
-        for counter, version, ident, position in self.saved:
+        saved = self.saved
+        for k in range(0, len(saved), 4):
+            counter, version, ident, position = saved[k:k + 4]
             if counter[0] != version and any(id(v) == ident for v in self.__dict__.values()):
                 what = "its output" if position < 0 else f"its input {position}"
                 raise RuntimeError(
@@ -251,9 +256,11 @@ def run_backward(roots: Sequence[tuple], retain_graph: bool = False,
             raise RuntimeError(FREED_MESSAGE)
         if wanted is not None and id(fn) in wanted:
             wanted[id(fn)] = g
-        for counter, version, _, _ in fn.saved:  # an input or output changed in place since?
-            if counter[0] != version:
+        saved = fn.saved  # counter, version, array id, position for each tensor of the op
+        for k in range(0, len(saved), 4):  # an input or output changed in place since?
+            if saved[k][0] != saved[k + 1]:
                 fn.check_saved()  # raises if the op kept that array
+                break
         grads = fn.backward(g)
         if tracer is not None:
             tracer.on_vjp(fn, g, grads)  # compile records the chain rule step by step

@@ -82,8 +82,8 @@ class Add(Function):
 
     def backward(self, g):
         na, nb = self.needs
-        return (unbroadcast(g, self.input_shape(0)) if na else None,
-                unbroadcast(g, self.input_shape(1)) if nb else None)
+        return (self.sum_to_input(g, 0) if na else None,
+                self.sum_to_input(g, 1) if nb else None)
 
 
 class Sub(Function):
@@ -92,8 +92,8 @@ class Sub(Function):
 
     def backward(self, g):
         na, nb = self.needs
-        return (unbroadcast(g, self.input_shape(0)) if na else None,
-                unbroadcast(-g, self.input_shape(1)) if nb else None)
+        return (self.sum_to_input(g, 0) if na else None,
+                self.sum_to_input(-g, 1) if nb else None)
 
 
 class Mul(Function):
@@ -107,8 +107,10 @@ class Mul(Function):
 
     def backward(self, g):
         na, nb = self.needs
-        return (unbroadcast(g * self.b, self.input_shape(0)) if na else None,
-                unbroadcast(g * self.a, self.input_shape(1)) if nb else None)
+        ga = self.sum_to_input(g * self.b, 0) if na else None
+        if na and nb and self.a is self.b:  # x * x: both gradients are g·x, computed once
+            return ga, ga
+        return ga, self.sum_to_input(g * self.a, 1) if nb else None
 
 
 class Div(Function):
@@ -122,9 +124,9 @@ class Div(Function):
 
     def backward(self, g):
         na, nb = self.needs
-        ga = unbroadcast(g / self.b, self.input_shape(0)) if na else None
+        ga = self.sum_to_input(g / self.b, 0) if na else None
         # ∂(a/b)/∂b = −a/b²
-        gb = unbroadcast(-g * self.a / (self.b * self.b), self.input_shape(1)) if nb else None
+        gb = self.sum_to_input(-g * self.a / (self.b * self.b), 1) if nb else None
         return ga, gb
 
 
@@ -166,11 +168,11 @@ class Pow(Function):
             else:
                 with np.errstate(divide="ignore", invalid="ignore"):
                     ga = np.where(b == 0, 0, g * b * a ** (b - 1)).astype(g.dtype)
-            ga = unbroadcast(ga, self.input_shape(0))
+            ga = self.sum_to_input(ga, 0)
         if nb:  # a^b·ln a, and 0 where a = 0 and b >= 0
             with np.errstate(divide="ignore", invalid="ignore"):
                 d = np.where((a == 0) & (b >= 0), 0, g * self.out * np.log(a))
-            gb = unbroadcast(d, self.input_shape(1)).astype(g.dtype)
+            gb = self.sum_to_input(d, 1).astype(g.dtype)
         return ga, gb
 
 
