@@ -111,3 +111,20 @@ def test_folding_is_redone_when_a_parameter_array_is_replaced():
     losses1 = [float(s1(*data(i)).data) for i in range(3, 8)]
     losses2 = [c(*data(i)) for i in range(3, 8)]
     np.testing.assert_allclose([float(v.data) for v in losses2], losses1, rtol=1e-6)
+
+
+def test_a_result_made_from_an_argument_keeps_its_calls_argument():
+    """A deferred result that reads an argument's buffer is made before the next call
+    copies its arguments in."""
+    w = tg.Tensor(np.linspace(0.1, 0.6, 6), requires_grad=True)
+
+    def f(x):
+        loss = (x * w).sum()
+        loss.backward()
+        return (x * 2).sum()
+
+    c = tg.compile(f)
+    firsts = [c(tg.Tensor(np.full(6, float(i)))) for i in range(4)]
+    assert [float(r.data) for r in firsts] == [12.0 * i for i in range(4)]
+    (plan,) = c.plans.values()
+    assert plan.later  # the result is indeed made on first read

@@ -499,7 +499,7 @@ class _Lazy(Tensor):
         self._make, self._cache = make, None
         self.grad = None
         self._requires_grad = False
-        self._ctx = self._standin = self._base = self._hooks = None
+        self._ctx = None  # _standin, _base, _hooks: Tensor's class defaults (None)
         self._vc = [0]
 
     @property
@@ -535,9 +535,13 @@ class _Step(_Instr):
         def step() -> None:
             state = opt.state
             for group in opt.param_groups:
+                # plain SGD at this call (momentum may be switched on between calls)
+                plain = fused and not (group.get("momentum") or group.get("weight_decay")
+                                       or group.get("maximize"))
                 for p in group["params"]:
-                    f = fused.get(id(p))
-                    if f is not None and f(p, group):
+                    f = fused.get(id(p)) if plain else None
+                    if f is not None and p._data is f[0] and p.grad is not None:
+                        f[1](group["lr"])  # W −= lr·gᵀ·a by BLAS
                         p._vc[0] += 1
                         continue
                     g = p.grad
@@ -575,10 +579,10 @@ def _plain_sgd(opt: Any) -> bool:
         getattr(type(opt), "_update", None) is getattr(SGD, "_update", 0)
 
 
-def _fused_update(acc: _Accumulate, plan: Plan) -> Callable:
-    """W −= lr·gᵀ·a in one BLAS call on W (ger for one row, gemm for a batch), when the
-    group is plain SGD at this call; otherwise (momentum set since) False, and the step
-    takes the lazy gradient through `_update`."""
+def _fused_update(acc: _Accumulate, plan: Plan) -> tuple:
+    """(W, run(lr)): W −= lr·gᵀ·a in one BLAS call on W (ger for one row, gemm for a
+    batch), for a step whose group is plain SGD at this call (otherwise the step takes
+    the lazy gradient through `_update`)."""
     fwd, gval, aval = acc.fuse
     w_val = fwd.ins[1]
     W = plan.buf[w_val]
@@ -598,14 +602,7 @@ def _fused_update(acc: _Accumulate, plan: Plan) -> Callable:
 
         def run(lr: float) -> None:
             gemm(-lr, at, gt, 1.0, Wt, 0, 1, 1)  # trans_b=1, overwrite_c=1
-
-    def fused(p: Tensor, group: dict) -> bool:
-        if (group["momentum"] or group["weight_decay"] or group.get("maximize")
-                or p._data is not W or p.grad is None):
-            return False
-        run(group["lr"])
-        return True
-    return fused
+    return W, run
 
 
 # --------------------------------------------------------------------------- kernels
@@ -1476,15 +1473,15 @@ class Plan:
                 if lazy._cache is None:
                     lazy._cache = lazy._make()  # its factors are about to be overwritten
                 slot[0] = None
+        for lazy in self.held:  # last call's lazy results, if someone kept one: made now,
+            if sys.getrefcount(lazy) > 3 and lazy._cache is None:  # before its inputs go
+                lazy._cache = lazy._make()
+        self.held.clear()
+        self.later_done[0] = not self.later
         self.args[:] = flat
         for k, b in self.arg_copies:  # same shapes and dtypes (the plan's key)
             x = flat[k]
             b[...] = x._data if type(x) is Tensor else _array_of(x)
-        for lazy in self.held:  # last call's lazy results, if someone kept one
-            if sys.getrefcount(lazy) > 3 and lazy._cache is None:
-                lazy._cache = lazy._make()
-        self.held.clear()
-        self.later_done[0] = not self.later
         for b, value in self.restores:
             b[...] = value
         for call in self.calls:  # the kernels mirror the ops' errstate: none is needed
