@@ -479,7 +479,9 @@ class _Accumulate(_Instr):
 
         def store() -> None:
             lazy = slot[0]
-            if lazy is None or getrefcount(lazy) > 3:
+            # kept by someone besides the slot, this frame, getrefcount (and .grad, when
+            # zero_grad's clear was left out): a new one; else the same object again
+            if lazy is None or getrefcount(lazy) > 3 + (t.grad is lazy):
                 lazy = slot[0] = _Lazy(make)
             else:
                 lazy._cache = None
