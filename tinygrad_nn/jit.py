@@ -276,6 +276,7 @@ class _Backward(_Instr):
         self.writes = tuple(o for o, a in zip(outs, alias) if o is not None and not a)
         self.reads = (g, *fwd.reads, fwd.out)
         self.kernel = False  # set by build when one of the plan's kernels does the step
+        self.fused_reads: tuple | None = None  # see _negation
 
     def used(self) -> tuple:
         """The values the built call reads (a kernel reads less than the op saved: Sum's
@@ -283,6 +284,8 @@ class _Backward(_Instr):
         op, fwd = self.fwd.op, self.fwd
         if not self.kernel:
             return self.reads
+        if self.fused_reads is not None:  # a negation that took a square's place
+            return self.fused_reads
         if op in (ops.Add, ops.Sub, ops.Neg, ops.Sum, ops.Mean):
             return (self.g,)
         if op is ops.Mul:
@@ -735,6 +738,24 @@ def _same(t: np.ndarray | None, shape: tuple, dtype: np.dtype) -> bool:
     return t is None or (t.shape == shape and t.dtype == dtype)
 
 
+def _negation(instr: _Backward, plan: Plan, g: np.ndarray, out: np.ndarray) -> Callable:
+    """out = −g. When g is only read here and was made by a square's backward from a
+    constant gradient c (E = ½Σ(t − o)²: −(c·(d + d))), the two calls become one call
+    in the square's place: (−c)·(d + d), the same bits (negation is exact)."""
+    square = plan.squares.get(id(g))
+    if square is None or instr.g.readers != [instr]:
+        return lambda: np.negative(g, out)
+    sq, c, a, tmp, a_val = square
+    minus_c, add, mul = np.negative(c), np.add, np.multiply  # c is steady: negated once
+
+    def negated_square_bw() -> None:
+        add(a, a, tmp)
+        mul(minus_c, tmp, out)
+    negated_square_bw.replaces = sq  # type: ignore[attr-defined]
+    instr.fused_reads = (sq.g, a_val)
+    return negated_square_bw
+
+
 def _bw_elementwise(instr: _Backward, plan: Plan) -> Any:
     """Add, Sub, Mul, Neg, Sigmoid, Tanh, Exp, ReLU, Pow (number exponent) and Sum/Mean
     when no broadcasting is undone: the ops' backward expressions into the buffers (out
@@ -743,7 +764,7 @@ def _bw_elementwise(instr: _Backward, plan: Plan) -> Any:
     op, attrs = instr.fwd.op, instr.fwd.attrs
     if not all(_same(t, g.shape, g.dtype) for t in targets) and op not in (ops.Sum, ops.Mean):
         return NotImplemented
-    mul, sub, neg = np.multiply, np.subtract, np.negative
+    mul, sub = np.multiply, np.subtract
     if op in (ops.Add, ops.Sub):
         ta, tb = targets
         if ta is not None:  # never reached: Add/Sub hand g itself on when shapes match
@@ -752,10 +773,10 @@ def _bw_elementwise(instr: _Backward, plan: Plan) -> Any:
             return None
         if op is ops.Add:
             return NotImplemented
-        return lambda: neg(g, tb)
+        return _negation(instr, plan, g, tb)
     if op is ops.Neg:
         (ta,) = targets
-        return lambda: neg(g, ta)
+        return _negation(instr, plan, g, ta)
     if op is ops.Mul:
         ta, tb = targets
         a, b = ins
@@ -809,6 +830,8 @@ def _bw_elementwise(instr: _Backward, plan: Plan) -> Any:
         def square_bw() -> None:  # the op's g·(a + a)
             add(a, a, tmp)
             mul(g, tmp, ta)
+        if instr.g in plan.steady:  # a negation of ta may take this call's place
+            plan.squares[id(ta)] = (instr, g, a, tmp, instr.fwd.ins[0])
         return square_bw
     if op in (ops.Sum, ops.Mean):
         (a,) = ins
@@ -1350,13 +1373,19 @@ class Plan:
         self.restores = [(buf[v], np.array(v.ref, copy=True) if isinstance(v.ref, np.ndarray)
                           else None) for v in self.restore]
         built = []
-        steady = {v for v in self.vals if v.kind == "const" and not v.writes}
+        steady = self.steady = {v for v in self.vals if v.kind == "const" and not v.writes}
+        self.squares: dict = {}  # id(buffer) -> a square's backward that makes it (_negation)
         dead = self._dead_clears()
         for instr in self.program:
             self._make_views(instr)
+            if isinstance(instr, _Backward):
+                instr.fused_reads = None
             call = instr.build(self)
             if call is None or instr in dead:
                 continue
+            replaced = getattr(call, "replaces", None)
+            if replaced is not None:
+                built = [(i, c) for i, c in built if i is not replaced]
             if self._steady(instr, steady):
                 call()  # constant folding: the same value at every call, computed once now
                 steady.update(instr.writes)
