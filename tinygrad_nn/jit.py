@@ -354,11 +354,12 @@ class _Copy(_Instr):
 
 
 class _Write(_Instr):
-    """An in-place op's result stored into its target's array, and its version bumped."""
+    """An in-place op's result stored into its target's array, and its version bumped.
+    `bases`: the values a target that is a view is a view of (the write changes them)."""
 
-    def __init__(self, target: _Val, src: _Val) -> None:
+    def __init__(self, target: _Val, src: _Val, bases: tuple = ()) -> None:
         self.target, self.src = target, src
-        self.reads, self.writes = (src,), (target,)
+        self.reads, self.writes = (src,), (target, *bases)
 
     def build(self, plan: Plan) -> Callable:
         dst, src, copyto = plan.buf[self.target], plan.buf[self.src], np.copyto
@@ -407,6 +408,26 @@ class _SetGradNone(_Instr):
         return clear_arg
 
 
+class _LoadGrad(_Instr):
+    """`dst = t.grad` for a `.grad` the plan does not own (kept from an earlier call, or
+    added to in place): read where it is at each call."""
+
+    def __init__(self, leaf: _Leaf, dst: _Val) -> None:
+        self.leaf, self.dst = leaf, dst
+        self.writes = (dst,)
+
+    def build(self, plan: Plan) -> Callable:
+        leaf, dst, copyto = self.leaf, plan.buf[self.dst], np.copyto
+
+        def load() -> None:
+            g = leaf.get(plan).grad
+            if g is None:
+                raise RuntimeError(f"{plan.name} reads a .grad of shape {dst.shape} that is "
+                                   f"None at this call (it was a tensor when traced)")
+            copyto(dst, g._data)
+        return load
+
+
 class _ZeroGrad(_Instr):
     """`zero_grad(set_to_none=False)`: an existing `.grad` is zeroed in place."""
 
@@ -449,17 +470,27 @@ class _Accumulate(_Instr):
             return add
         if self.fuse is not None:
             return self._build_lazy(plan)
-        buf, copyto = plan.buf[self.grad], np.copyto
-        slot = [_wrap(buf)]
+        buf, copyto, empty_like = plan.buf[self.grad], np.copyto, np.empty_like
+        read = bool(self.grad.readers)  # the plan's own calls (or the results) read buf
+        slot = [_wrap(buf), 0]  # .grad's tensor; its array's references when only we hold it
         getrefcount = sys.getrefcount
 
         def store() -> None:
             t = leaf.get(plan)
             held = slot[0]
-            if getrefcount(held) > 3:  # someone kept last call's .grad: give it a copy
-                held._data = held._data.copy()
-                held = slot[0] = _wrap(buf)
-            copyto(buf, src, casting="unsafe")
+            arr = held._data
+            if not slot[1]:  # the first store: nobody else has seen the array yet
+                slot[1] = getrefcount(arr)
+            # someone kept last call's .grad (besides the slot, this frame, getrefcount and
+            # .grad itself when zero_grad's clear was left out) or its array (.numpy(), a
+            # view): they keep it as it is, and .grad gets a new array
+            if getrefcount(held) > 3 + (t.grad is held) or getrefcount(arr) > slot[1]:
+                arr = empty_like(buf)
+                held = slot[0] = _wrap(arr)
+                slot[1] = getrefcount(arr)
+            copyto(arr, src, casting="unsafe")
+            if read and arr is not buf:
+                copyto(buf, src, casting="unsafe")
             held._vc[0] += 1
             t.grad = held
         return store
@@ -914,6 +945,8 @@ class _Tracer:
         self.fresh: dict = {}     # id(array) -> array of constants made inside fn
         self.program: list = []
         self.forward_of: dict = {}  # id(Function) -> _Forward
+        self.bases: dict = {}     # view _Val -> the values it is a view of
+        self.grad_of: dict = {}   # id(a .grad read while tracing) -> (its tensor, the .grad)
         self.live: dict = {}      # id(tensor) -> live _Val
         self.grad_state: dict = {}  # id(leaf tensor) -> "none" | "fresh" | "live"
         self.leaves: dict = {}    # id(leaf tensor) -> _Leaf
@@ -943,6 +976,14 @@ class _Tracer:
         """The value node of a Tensor or array input."""
         arr = _array_of(x)
         v = self.vals.get(id(arr))
+        if v is not None and v.kind != "dyngrad":
+            return v
+        owner = self._grad_owner(x)
+        if owner is not None:  # read at this point of each call, where it is then
+            load = _Val("tmp", arr)
+            self.all_vals.append(load)
+            self.emit(_LoadGrad(self.leaf(owner), load))
+            return load
         if v is not None:
             return v
         if id(arr) in self.fresh:
@@ -956,6 +997,25 @@ class _Tracer:
             self.live[id(x)] = v
             return v
         return self._add(arr, _Val("const", arr, np.array(arr, copy=True)))
+
+    def _grad_owner(self, x: Any) -> Tensor | None:
+        """The tensor whose `.grad` `x` is, when the plan does not own x's array (a
+        gradient from before the call, or one backward adds to in place); else None."""
+        seen = self.grad_of.get(id(x)) if isinstance(x, Tensor) else None
+        if seen is None:
+            v = self.vals.get(id(_array_of(x)))
+            if v is not None and v.kind == "dyngrad":
+                _refuse(f"{self.name} uses a gradient of shape {v.shape} that is no longer "
+                        f"read as its tensor's .grad; not supported")
+            return None
+        v = self.vals.get(id(x._data))
+        if v is not None and v.kind != "dyngrad":
+            return None  # a gradient the plan stores itself: its buffer
+        owner = seen[0]
+        if _GRAD_SLOT.__get__(owner, Tensor) is not x:
+            _refuse(f"{self.name} uses a tensor of shape {x._data.shape} that was a .grad "
+                    f"but no longer is; not supported (read .grad where it is used)")
+        return owner
 
     def new_tmp(self, arr: np.ndarray) -> _Val:
         return self._add(arr, _Val("tmp", arr))
@@ -1012,6 +1072,7 @@ class _Tracer:
                      if isinstance(v, _Val) and id(_array_of(x)) in kept]
         if view_of:
             out_val.ref = fwd
+            self.bases[out_val] = view_of
         if getattr(fn, "parents", None) is not None:
             self.forward_of[id(fn)] = fwd
             self.keep.append(fn)
@@ -1062,15 +1123,31 @@ class _Tracer:
 
     def on_write(self, target: Tensor, result: np.ndarray) -> None:
         self.event()
+        if self._grad_owner(target) is not None:
+            _refuse(f"{self.name} changes a .grad of shape {target._data.shape} in place "
+                    f"that the plan does not store itself (a gradient from before the call, "
+                    f"or added to without zero_grad() first); not supported")
         tv, src = self.val(target), self.val(result)
-        if tv.kind == "arg":
-            _refuse(f"{self.name} changes its argument of shape {tv.shape} in place; the "
-                    f"plan copies arguments in, so the change would be lost. Change a "
-                    f"tensor it holds instead, or return the new value")
-        if tv.kind == "const":
-            tv.kind = "tmp"  # a constant made inside fn and then changed: restored per call
-            self.restore_consts.append(tv)
-        self.emit(_Write(tv, src))
+        changed = self._and_bases(tv)  # a write through a view changes what it views
+        for v in changed:
+            if v.kind == "arg":
+                _refuse(f"{self.name} changes its argument of shape {v.shape} in place; "
+                        f"the plan copies arguments in, so the change would be lost. Change "
+                        f"a tensor it holds instead, or return the new value")
+            if v.kind == "const":
+                v.kind = "tmp"  # a constant made inside fn and then changed: restored per call
+                self.restore_consts.append(v)
+        self.emit(_Write(tv, src, tuple(changed[1:])))
+
+    def _and_bases(self, v: _Val) -> list:
+        """`v` and, if it is a view, the values it views (through views of views)."""
+        found, todo = [], [v]
+        while todo:
+            v = todo.pop()
+            if not any(v is f for f in found):
+                found.append(v)
+                todo.extend(self.bases.get(v, ()))
+        return found
 
     def on_set_data(self, t: Tensor) -> None:
         if self.in_step or (self.allow_set_data is not None and t is self.allow_set_data):
@@ -1152,6 +1229,7 @@ class _Tracer:
                 v = self.new_tmp(r)
                 if r.base is not None and np.shares_memory(r, g):
                     v.kind, v.ref = "view", ("grad", fwd)
+                    self.bases[v] = [gval]
                 outs.append(v)
                 alias.append(False)
             self.hand(parent, v)
@@ -1238,6 +1316,12 @@ def _grad_property(tracer: _Tracer) -> property:
     is reported to the tracer. A tensor's first set (when it is made) is not."""
     get, put = _GRAD_SLOT.__get__, _GRAD_SLOT.__set__
 
+    def getter(t: Tensor) -> Any:
+        g = get(t, Tensor)
+        if g is not None:  # which tensor it is the .grad of (kept alive: ids stay unique)
+            tracer.grad_of[id(g)] = (t, g)
+        return g
+
     def setter(t: Tensor, value: Any) -> None:
         try:
             old = get(t, Tensor)
@@ -1248,7 +1332,7 @@ def _grad_property(tracer: _Tracer) -> property:
         if value is None or value is not old:  # `p.grad = p.grad` changes nothing
             tracer.on_set_grad(t, value)
 
-    return property(lambda t: get(t, Tensor), setter)
+    return property(getter, setter)
 
 
 def _trace(fn: Callable, args: tuple, kwargs: dict, flat: list) -> tuple:
@@ -1353,6 +1437,8 @@ class Plan:
                 continue
             if any(isinstance(i, _Step) and acc.pos < i.pos < step.pos for i in self.program):
                 continue
+            if any(isinstance(i, _LoadGrad) and i.leaf is acc.leaf for i in self.program):
+                continue  # the next call reads this .grad before its arguments are in
             acc.fuse = (fwd, bw.g, a)
             fwd.fused = True
             step.fused[id(w.ref)] = acc
