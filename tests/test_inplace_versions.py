@@ -611,3 +611,22 @@ def test_inplace_on_chunk_and_split_pieces_is_recorded_right():
     yt.backward(torch.tensor(w))
     np.testing.assert_allclose(y.data, to_np(yt))
     np.testing.assert_allclose(x.grad.data, to_np(xt.grad))
+
+
+def test_ops_record_versions_only_of_the_arrays_they_kept():
+    """An op notes the version of a tensor only when it kept that tensor's array (so most
+    small ops note nothing, and the check raises where PyTorch's does)."""
+    x = tg.tensor([0.5, -1.0], requires_grad=True)
+    h = x * 2.0  # keeps the constant 2, no tensor's array
+    s = h + x  # keeps nothing
+    t = s.tanh()  # keeps its output
+    q = t * t  # keeps its input (twice: for both gradients)
+    assert h._ctx.saved == () and s._ctx.saved == ()
+    assert t._ctx.saved == (t._vc, 0, -1)
+    assert q._ctx.saved[:3] == (t._vc, 0, 0) and len(q._ctx.saved) % 3 == 0
+    s.add_(1)  # nothing kept s's array: backward still runs, as in PyTorch
+    q.sum().backward()
+    t2 = (x * 1.0).tanh()
+    t2.mul_(3)  # tanh kept its output: refused
+    with pytest.raises(RuntimeError, match="Tanh.*its output"):
+        t2.sum().backward()

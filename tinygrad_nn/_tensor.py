@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Iterator, Sequence
 from numbers import Number
+from types import MappingProxyType
 from typing import Any
 from weakref import ref as _weakref
 
@@ -216,7 +217,8 @@ def _apply(op: type, inputs: Sequence[Any], const: tuple | None = None, **attrs:
             arrays.append(x)
             needs.append(False)
     record = True in needs and op.differentiable and _grad_mode.enabled
-    fn.needs = needs if record else [False] * len(needs)  # forward saves only what's needed
+    needs = tuple(needs) if record else (False,) * len(needs)
+    fn.needs = _NEEDS.setdefault(needs, needs)  # forward saves only what's needed
     y = fn.forward(*arrays, **attrs)
     if type(y) is not np.ndarray:  # a NumPy scalar (the sum of a 0-d array), a subclass
         y = np.asarray(y)
@@ -224,29 +226,44 @@ def _apply(op: type, inputs: Sequence[Any], const: tuple | None = None, **attrs:
     if y.base is not None:
         _share_version_if_view(out, inputs, op, attrs)
     if record and y.dtype.kind == "f":  # int/bool results never require grad
-        # each input's graph node, and the version of each tensor now: backward checks
-        # them against what the op kept (Function.check_saved). `saved` is one flat list
-        # (counter, version, array id, position per tensor): a tuple per tensor made the
-        # garbage collector run half as often again, ~5% of the time of small ops
-        parents, saved = [], []
-        for i, x in enumerate(inputs):
-            if isinstance(x, Tensor):
-                parents.append(_node(x))
-                vc = x._vc
-                saved += vc, vc[0], id(x._data), i
-            else:
-                parents.append(None)
-        vc = out._vc
-        saved += vc, vc[0], id(y), -1
-        fn.parents, fn.saved = parents, saved
+        parents = []  # each input's graph node
+        for x in inputs:
+            parents.append(_node(x) if isinstance(x, Tensor) else None)
+        fn.parents = parents
+        fn.saved = _kept_versions(fn, inputs, out)
         fn.seq = next_seq()
         fn.out_shape = y.shape
-        fn.attrs, fn.const, fn.hooks = attrs, const, None
+        fn.attrs, fn.const, fn.hooks = attrs or _NO_ATTRS, const, None
         out._ctx = fn
         out._requires_grad = True
     if autograd.tracer is not None:
         autograd.tracer.record(fn, inputs, attrs, out)
     return out
+
+
+# One shared copy of each `needs` tuple (a few distinct ones: which inputs need a
+# gradient) and one empty attrs mapping, instead of new ones per op: fewer objects for
+# the cyclic garbage collector to count (each op of a chain of small ops left 7 new
+# container objects, now 2-4).
+_NEEDS: dict = {}
+_NO_ATTRS = MappingProxyType({})
+
+
+def _kept_versions(fn: autograd.Function, inputs: Sequence[Any], out: Tensor) -> tuple:
+    """Each tensor whose array `fn` kept for its backward, as its version counter, its
+    version now and its position (-1: the output), in one flat tuple: backward checks
+    them (`Function.check_saved`). Only kept arrays count, so backward raises where
+    PyTorch does; a small op keeps one array or none, so the tuple is often empty."""
+    saved: tuple = ()
+    for v in fn.__dict__.values():
+        if v is out._data:
+            saved += out._vc, out._vc[0], -1
+            continue
+        for i, x in enumerate(inputs):
+            if isinstance(x, Tensor) and v is x._data:
+                saved += x._vc, x._vc[0], i
+                break
+    return saved
 
 
 def _share_version_if_view(out: Tensor, inputs: Sequence[Any], op: type, attrs: dict) -> None:
@@ -1372,10 +1389,11 @@ def _keep_saved_output(out: Tensor, self: Tensor) -> None:
     for key, value in list(fn.__dict__.items()):
         if value is arr:
             fn.__dict__[key] = self._data
-    saved = fn.saved
-    for k in range(0, len(saved), 4):
+    saved = list(fn.saved)
+    for k in range(0, len(saved), 3):
         if saved[k] is out._vc:
-            saved[k:k + 3] = self._vc, self._vc[0], id(self._data)
+            saved[k:k + 2] = self._vc, self._vc[0]
+    fn.saved = tuple(saved)
 
 
 def _write_back_to_base(view: Tensor, info: tuple) -> None:
@@ -1386,7 +1404,7 @@ def _write_back_to_base(view: Tensor, info: tuple) -> None:
     fn = ops.SetItem()
     fn.needs = (base._requires_grad, True)
     fn.const = fn.hooks = None
-    fn.saved = []
+    fn.saved = ()
     fn.idx, fn.v_shape = index, view._data.shape
     fn.parents = (_node(base), view._ctx)
     fn.seq = next_seq()

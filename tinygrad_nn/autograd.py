@@ -144,8 +144,8 @@ class Function:
     The recorder sets, before `forward`, `needs` (which inputs need a gradient, so that
     forward saves only what backward will use, as PyTorch does) and, after it, `parents`
     (the inputs' graph nodes), `seq`, `out_shape`, `attrs` and `saved` (the version of each
-    input and of the output, checked before backward against what the op kept: a flat list,
-    four items per tensor, see `check_saved`). A Python-number
+    tensor whose array the op kept, checked before backward: a flat tuple, three items per
+    tensor, see `check_saved`). A Python-number
     operand is kept in `const` as (position, value) for drawings. Saved arrays live in the
     instance `__dict__`; backward frees them and moves the links to `kept`, a skeleton
     `draw_graph` can still draw.
@@ -177,12 +177,12 @@ class Function:
 
     def check_saved(self) -> None:
         """Raise if an array this op kept for its gradient was changed in place after the
-        op ran (its tensor's version counter moved on). Only arrays the op really kept
-        count, so the check raises where PyTorch's does and not elsewhere."""
+        op ran (its tensor's version counter moved on). `saved` lists only the arrays the
+        op really kept, so the check raises where PyTorch's does and not elsewhere."""
         saved = self.saved
-        for k in range(0, len(saved), 4):
-            counter, version, ident, position = saved[k:k + 4]
-            if counter[0] != version and any(id(v) == ident for v in self.__dict__.values()):
+        for k in range(0, len(saved), 3):
+            counter, version, position = saved[k:k + 3]
+            if counter[0] != version:
                 what = "its output" if position < 0 else f"its input {position}"
                 raise RuntimeError(
                     f"backward: one of the arrays {self.name} saved for its gradient ({what}) "
@@ -256,11 +256,8 @@ def run_backward(roots: Sequence[tuple], retain_graph: bool = False,
             raise RuntimeError(FREED_MESSAGE)
         if wanted is not None and id(fn) in wanted:
             wanted[id(fn)] = g
-        saved = fn.saved  # counter, version, array id, position for each tensor of the op
-        for k in range(0, len(saved), 4):  # an input or output changed in place since?
-            if saved[k][0] != saved[k + 1]:
-                fn.check_saved()  # raises if the op kept that array
-                break
+        if fn.saved:  # it kept arrays of tensors: raise if one changed in place since
+            fn.check_saved()
         grads = fn.backward(g)
         if tracer is not None:
             tracer.on_vjp(fn, g, grads)  # compile records the chain rule step by step
