@@ -153,3 +153,20 @@ def test_negated_square_only_where_its_gradient_is_not_read_elsewhere():
         np.testing.assert_array_equal(w1.grad.data, w2.grad.data)
     (plan,) = c.plans.values()
     assert not any(getattr(call, "replaces", None) for call in plan.calls)
+
+
+def test_has_plan_is_false_where_the_call_would_trace_again():
+    """`fit` relies on has_plan to undo a traced call's step: it must say False wherever
+    a call traces, a stale plan (train()/eval() since, requires_grad changed) included."""
+    model, step = text_step()
+    c = tg.compile(step)
+    x, t = data(0)
+    assert not c.has_plan(x, t)
+    c(x, t)
+    assert c.has_plan(x, t)
+    model.eval()
+    assert not c.has_plan(x, t)
+    c(x, t)
+    assert c.has_plan(x, t)
+    model[0].weight.requires_grad = False
+    assert not c.has_plan(x, t)

@@ -319,8 +319,8 @@ def _operands(name: str, values: Sequence[Any], floating: bool = False) -> tuple
         a, b = values
         if isinstance(a, Tensor):
             dt = a._data.dtype
-            if isinstance(b, Tensor) and (dt.kind == "f" or not floating) and (
-                    b._data.dtype is dt or b._data.dtype == dt):
+            if isinstance(b, Tensor) and b._data.dtype == dt and (dt.kind == "f" or
+                                                                  not floating):
                 return values, None
             if type(b) in (float, int) and dt.kind == "f":  # a float tensor and a number
                 return (a, b if name == "pow" else ops.constant(b, dt)), (1, b)
@@ -1024,9 +1024,7 @@ class Tensor:
 
     # ---------------------------------------------------------------- element-wise
     def _unary(self, op: type, floating: bool = False, **attrs: Any) -> Tensor:
-        if floating and self._data.dtype.kind != "f":
-            return _apply(op, (_float_input(self),), **attrs)
-        return _apply(op, (self,), **attrs)
+        return _apply(op, (_float_input(self) if floating else self,), **attrs)
 
     def exp(self) -> Tensor:
         return self._unary(ops.Exp, floating=True)

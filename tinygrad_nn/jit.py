@@ -79,7 +79,8 @@ class Compiled:
         trace (run `fn` eagerly: the same numbers as a replay up to the last bits of a
         fused update). `fit` undoes such a call's step and replays it, so that every
         step it takes is a replay (a resumed run then repeats the uninterrupted one)."""
-        return self._key(args, kwargs)[0] in self.plans
+        plan = self.plans.get(self._key(args, kwargs)[0])
+        return plan is not None and not plan.stale()
 
     def _key(self, args: tuple, kwargs: dict) -> tuple:
         """(the plan's key, the tensor and array inputs in order) of a call."""
@@ -690,28 +691,11 @@ def _matmul(instr: _Forward, ins: list, out: np.ndarray, attrs: dict) -> Callabl
     if a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype or out.dtype != a.dtype:
         return None
     bt = b.T if attrs.get("transpose_b") else b
-    if attrs.get("transpose_b") and a.shape[0] == 1:
-        row = _gemv(b, a, out, trans=1)  # one sample: x·Wᵀ is W·x
-        if row is not None:
-            return row
-    # Matrices go to numpy.dot: SciPy's sgemm is the same BLAS call without dot's checks,
-    # but SciPy ships its own OpenBLAS, measured 10% faster than NumPy's on one machine
-    # and 5-15% slower on another; dot is what eager runs.
+    # numpy.dot, as eager runs it: SciPy's gemm/gemv would skip dot's checks, but SciPy
+    # ships its own OpenBLAS, whose bits need not match NumPy's (and whose sgemm was
+    # 10% faster on one machine, 20% slower on another)
     dot = np.dot
     return lambda: dot(a, bt, out)
-
-
-def _gemv(w: np.ndarray, x: np.ndarray, y: np.ndarray, trans: int) -> Callable | None:
-    """y[0] = W·x[0] (trans=1) or Wᵀ·x[0] (trans=0) for one-row x and y by BLAS gemv:
-    the call numpy.dot makes for a row times a matrix (the same bits), without dot's
-    checks. None where the arrays do not fit it."""
-    if _blas is None or w.dtype not in (np.float32, np.float64) or \
-            not (w.flags.c_contiguous and x.flags.c_contiguous and y.flags.c_contiguous):
-        return None
-    gemv = getattr(_blas, ("s" if w.dtype == np.float32 else "d") + "gemv")
-    wt, xv, yv = w.T, x.reshape(-1), y.reshape(-1)  # C-ordered W is Fortran-ordered Wᵀ
-    # gemv(alpha, a, x, beta, y, offx, incx, offy, incy, trans, overwrite_y), by position
-    return lambda: gemv(1.0, wt, xv, 0.0, yv, 0, 1, 0, 1, trans, 1)
 
 
 def _reduce(mean: bool) -> Callable:
@@ -900,10 +884,6 @@ def _bw_matmul(instr: _Backward, plan: Plan) -> Any:
             tb = None
         if ta is None and tb is None:
             return None  # only W's gradient, and the optimizer's step forms it
-        if tb is None and g.shape[0] == 1:
-            row = _gemv(bw, g, ta, trans=0)  # one sample: ∂x = g·W is Wᵀ·g
-            if row is not None:
-                return row
 
         def linear_bw() -> None:
             if ta is not None:
@@ -1481,6 +1461,7 @@ class Plan:
         self.calls = [call for instr, call in built if instr not in later]
         self.later = [call for instr, call in built if instr in later]
         self.later_done = [True]
+        self.finish = self._finisher()
         self.makers: dict = {}  # result val -> its maker (_make_result)
         self.bound = [(t, t._data, rg) for (t, _), (_, rg) in zip(self.live, self.requires)]
 
@@ -1506,8 +1487,6 @@ class Plan:
         backward has its gradient): a replay runs them when a result is first read,
         not before. Only calls reading buffers that nothing but the plan writes and
         nothing later in the call changes, so the values are those of the call."""
-        results: set = set()
-        self._results_of(self.output, results)
         readers: dict = {}
         for instr, _ in built:
             for v in _reads(instr):
@@ -1524,13 +1503,6 @@ class Plan:
                    for v in _reads(instr)):
                 later.add(instr)
         return later
-
-    def _results_of(self, spec: Any, found: set) -> None:
-        if spec[0] == "val":
-            found.add(spec[1])
-        elif spec[0] in ("seq", "dict"):
-            for s in spec[2]:
-                self._results_of(s[1] if spec[0] == "dict" else s, found)
 
     @staticmethod
     def _steady(instr: _Instr, steady: set) -> bool:
@@ -1573,17 +1545,24 @@ class Plan:
                     f"buffers; not supported")
 
     # ------------------------------------------------------------ running
-    def run(self, flat: list) -> Any:
-        if Module.mode_changes != self.mode:  # train()/eval() since the trace
-            return _RETRACE
+    def stale(self) -> bool:
+        """True when the trace no longer holds: train()/eval() since, a tensor's
+        requires_grad changed, or its array replaced by one of another shape or dtype."""
+        if Module.mode_changes != self.mode:
+            return True
         for t, arr, rg in self.bound:
             if t._requires_grad is not rg:
-                return _RETRACE
-            if t._data is not arr:
-                if t._data.shape != arr.shape or t._data.dtype != arr.dtype:
-                    return _RETRACE
-                self.bind()  # `p.data = new array`: the plan now works on that array
-                break
+                return True
+            if t._data is not arr and (t._data.shape != arr.shape or
+                                       t._data.dtype != arr.dtype):
+                return True
+        return False
+
+    def run(self, flat: list) -> Any:
+        if self.stale():
+            return _RETRACE
+        if any(t._data is not arr for t, arr, _ in self.bound):
+            self.bind()  # `p.data = new array` of the same kind: the plan works on it
         for slot in self.lazies:  # last call's lazy gradients, if someone kept one
             lazy = slot[0]
             if lazy is not None and sys.getrefcount(lazy) > 3 + (slot[1].grad is lazy):
@@ -1607,16 +1586,25 @@ class Plan:
         self.args[:] = ()
         return out
 
-    def _make_result(self, v: _Val) -> Callable:
-        """A result's array, made when first read: the calls only results need run
-        then (once per replay), and the result is copied out of its buffer."""
-        buf, later, done = self.buf[v], self.later, self.later_done
+    def _finisher(self) -> Callable:
+        """The calls only results need, run once per replay when a result is first
+        read (on this binding's buffers, so a result kept across a rebind still works)."""
+        later, done = self.later, self.later_done
 
-        def make() -> np.ndarray:
+        def finish() -> None:
             if not done[0]:
                 for call in later:
                     call()
                 done[0] = True
+        return finish
+
+    def _make_result(self, v: _Val) -> Callable:
+        """A result's array, made when first read: copied out of its buffer after the
+        calls only results need."""
+        buf, finish = self.buf[v], self.finish
+
+        def make() -> np.ndarray:
+            finish()
             return buf.copy()
         return make
 
@@ -1654,6 +1642,7 @@ class Plan:
         if kind == "arg":
             return self.args[spec[1]]
         if kind == "array":
+            self.finish()
             return self.buf[spec[1]].copy()
         if kind == "seq":
             items = [self._result(s) for s in spec[2]]

@@ -278,11 +278,12 @@ def _trace_without_stepping(compiled_step: Any, args: tuple, model: Module,
     run bit for bit (a traced call's SGD update rounds unlike the plan's fused one)."""
     weights = {k: v.copy() for k, v in model.state_dict().items()}
     opt_state = copy.deepcopy(optimizer.state_dict())
-    rng_state = copy.deepcopy(_tensor._rng[0].bit_generator.state)
+    generator = _tensor.generator()
+    rng_state = copy.deepcopy(generator.bit_generator.state)
     compiled_step(*args)
     model.load_state_dict(weights)
     optimizer.load_state_dict(opt_state)
-    _tensor._rng[0].bit_generator.state = rng_state
+    generator.bit_generator.state = rng_state
 
 
 def fit(model: Module, optimizer: Optimizer, data: Any, epochs: int = 1,
