@@ -688,9 +688,13 @@ def _relu(instr: _Forward, ins: list, out: np.ndarray, attrs: dict) -> Callable 
 
 def _matmul(instr: _Forward, ins: list, out: np.ndarray, attrs: dict) -> Callable | None:
     a, b = ins
-    if a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype or out.dtype != a.dtype:
+    if not (0 < a.ndim <= 2 and 0 < b.ndim <= 2) or a.dtype != b.dtype or \
+            out.dtype != a.dtype:
         return None
     bt = b.T if attrs.get("transpose_b") else b
+    if a.ndim == 1 or b.ndim == 1:  # a vector (one sample as a 1-D row): as eager, matmul
+        matmul = np.matmul
+        return lambda: matmul(a, bt, out=out)
     # numpy.dot, as eager runs it: SciPy's gemm/gemv would skip dot's checks, but SciPy
     # ships its own OpenBLAS, whose bits need not match NumPy's (and whose sgemm was
     # 10% faster on one machine, 20% slower on another)
@@ -874,12 +878,12 @@ def _bw_matmul(instr: _Backward, plan: Plan) -> Any:
     is fused into the optimizer's step is not formed here."""
     g, (a, b), out, (ta, tb) = _bw_setup(instr, plan)
     fwd = instr.fwd
-    if a.ndim != 2 or b.ndim != 2 or g.dtype != a.dtype or a.dtype != b.dtype:
+    if a.ndim not in (1, 2) or b.ndim != 2 or g.dtype != a.dtype or a.dtype != b.dtype:
         return NotImplemented
     dot = np.dot
     if fwd.attrs.get("transpose_b"):
-        gt, bw = g.T, b  # ∂x = g·W, ∂W = gᵀ·x
-        at = a
+        # ∂x = g·W, ∂W = gᵀ·x; a 1-D x (one sample) is the row (1, in) there, as eager
+        gt, bw, at = g.reshape(-1, b.shape[0]).T, b, a.reshape(-1, b.shape[1])
         if fwd.fused:
             tb = None
         if ta is None and tb is None:
@@ -891,6 +895,8 @@ def _bw_matmul(instr: _Backward, plan: Plan) -> Any:
             if tb is not None:
                 dot(gt, at, tb)
         return linear_bw
+    if a.ndim != 2:
+        return NotImplemented  # a vector times a matrix: the op's own code
     bt, at = b.T, a.T
 
     def matmul_bw() -> None:
@@ -1400,7 +1406,7 @@ class Plan:
             a, w = fwd.ins
             if not isinstance(w, _Val) or w.kind != "live" or w.ref is not acc.leaf.tensor:
                 continue
-            if w.dtype not in (np.float32, np.float64) or len(a.shape) != 2 or \
+            if w.dtype not in (np.float32, np.float64) or len(a.shape) not in (1, 2) or \
                     not isinstance(a, _Val) or a.dtype != w.dtype or bw.g.dtype != w.dtype:
                 continue
             later = [s for s in steps if s.pos > acc.pos]
