@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import sys
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -70,7 +70,7 @@ class Compiled:
             if out is not _RETRACE:
                 return out
         self.traces += 1
-        result, plan = _trace(self.fn, args, kwargs, flat)
+        result, plan = _trace(self.fn, args, kwargs, list(flat))
         self.plans[key] = plan
         return plan.like_replay(plan.output, result)  # detached copies, as replays give
 
@@ -84,24 +84,22 @@ class Compiled:
 
     def _key(self, args: tuple, kwargs: dict) -> tuple:
         """(the plan's key, the tensor and array inputs in order) of a call."""
-        flat: list = []
-        key = None
         if not kwargs:  # the common case, tensors only: a cheaper key
-            parts, ids = [], set()
+            parts = []
             for a in args:
                 if type(a) is not Tensor:
                     break
                 d = a._data
-                parts.append((d.shape, d.dtype, a._requires_grad))
-                ids.add(id(d))
+                parts += d.shape, d.dtype, a._requires_grad
             else:
-                flat = list(args)
-                key = (*parts, autograd._grad_mode.enabled,
-                       None if len(ids) == len(args) else _sharing(args))
-        if key is None:
-            key = (_signature((args, kwargs), flat), autograd._grad_mode.enabled)
-            key = (*key, _sharing(flat))
-        return key, flat
+                n = len(args)
+                shared = n > 1 and (args[0]._data is args[1]._data if n == 2 else
+                                    len({id(a._data) for a in args}) < n)
+                parts += autograd._grad_mode.enabled, _sharing(args) if shared else None
+                return tuple(parts), args
+        flat: list = []
+        key = (_signature((args, kwargs), flat), autograd._grad_mode.enabled)
+        return (*key, _sharing(flat)), flat
 
     def __repr__(self) -> str:
         return f"compile({getattr(self.fn, '__qualname__', self.fn)!r}, {len(self.plans)} plan(s))"
@@ -1469,6 +1467,14 @@ class Plan:
         self.later_done = [True]
         self.finish = self._finisher()
         self.makers: dict = {}  # result val -> its maker (_make_result)
+        # the usual result, one tensor computed by the plan: run() makes it directly
+        kind, v = self.output[:2]
+        self.one_result = v if kind == "val" and v.kind != "dyngrad" else None
+        if self.one_result is not None:
+            self.makers[v] = self._make_result(v)
+        self.reads_args = self.one_result is None or any(
+            isinstance(i, (_SetGradNone, _ZeroGrad, _Accumulate, _LoadGrad)) and
+            i.leaf.k is not None for i in self.program)
         self.bound = [(t, t._data, rg) for (t, _), (_, rg) in zip(self.live, self.requires)]
 
     def _dead_clears(self) -> set:
@@ -1564,11 +1570,15 @@ class Plan:
                 return True
         return False
 
-    def run(self, flat: list) -> Any:
-        if self.stale():
+    def run(self, flat: Sequence) -> Any:
+        if Module.mode_changes != self.mode:
             return _RETRACE
-        if any(t._data is not arr for t, arr, _ in self.bound):
-            self.bind()  # `p.data = new array` of the same kind: the plan works on it
+        for t, arr, rg in self.bound:  # one pass for the usual case: nothing changed
+            if t._data is not arr or t._requires_grad is not rg:
+                if self.stale():
+                    return _RETRACE
+                self.bind()  # `p.data = new array` of the same kind: the plan works on it
+                break
         for slot in self.lazies:  # last call's lazy gradients, if someone kept one
             lazy = slot[0]
             if lazy is not None and sys.getrefcount(lazy) > 3 + (slot[1].grad is lazy):
@@ -1580,7 +1590,8 @@ class Plan:
                 lazy._cache = lazy._make()
         self.held.clear()
         self.later_done[0] = not self.later
-        self.args[:] = flat
+        if self.reads_args:
+            self.args[:] = flat
         for k, b in self.arg_copies:  # same shapes and dtypes (the plan's key)
             x = flat[k]
             b[...] = x._data if type(x) is Tensor else _array_of(x)
@@ -1588,8 +1599,16 @@ class Plan:
             b[...] = value
         for call in self.calls:  # the kernels mirror the ops' errstate: none is needed
             call()
-        out = self._result(self.output)
-        self.args[:] = ()
+        v = self.one_result
+        if v is None:
+            out = self._result(self.output)
+        elif self.later_done[0]:  # one tensor, the usual case (a loss): as _result makes it
+            out = _wrap(self.buf[v].copy())
+        else:
+            out = _Lazy(self.makers[v])
+            self.held.append(out)
+        if self.reads_args:
+            self.args[:] = ()  # the arguments are not kept alive by the plan
         return out
 
     def _finisher(self) -> Callable:
