@@ -574,11 +574,12 @@ class _Step(_Instr):
                 plain = fused and not (group.get("momentum") or group.get("weight_decay")
                                        or group.get("maximize"))
                 for p in group["params"]:
-                    f = fused.get(id(p)) if plain else None
-                    if f is not None and p._data is f[0] and p.grad is not None:
-                        f[1](group["lr"])  # W −= lr·gᵀ·a by BLAS
-                        p._vc[0] += 1
-                        continue
+                    if plain:
+                        f = fused.get(id(p))
+                        if f is not None and p._data is f[0] and p.grad is not None:
+                            f[1](-group["lr"], *f[2])  # W −= lr·gᵀ·a by BLAS
+                            p._vc[0] += 1
+                            continue
                     g = p.grad
                     if g is None:
                         continue
@@ -615,9 +616,10 @@ def _plain_sgd(opt: Any) -> bool:
 
 
 def _fused_update(acc: _Accumulate, plan: Plan) -> tuple:
-    """(W, run(lr)): W −= lr·gᵀ·a in one BLAS call on W (ger for one row, gemm for a
-    batch), for a step whose group is plain SGD at this call (otherwise the step takes
-    the lazy gradient through `_update`)."""
+    """(W, blas, rest): W −= lr·gᵀ·a in one BLAS call on W, `blas(−lr, *rest)` (ger for
+    one row, gemm for a batch), for a step whose group is plain SGD at this call
+    (otherwise the step takes the lazy gradient through `_update`). Arguments are
+    positional: f2py's keywords cost ~1 µs a call."""
     fwd, gval, aval = acc.fuse
     w_val = fwd.ins[1]
     W = plan.buf[w_val]
@@ -625,19 +627,10 @@ def _fused_update(acc: _Accumulate, plan: Plan) -> tuple:
     a = plan.buf[aval].reshape(-1, W.shape[1])
     prefix = "s" if W.dtype == np.float32 else "d"
     Wt = W.T  # C-ordered W is the Fortran-ordered (in, out) matrix BLAS updates in place
-    if g.shape[0] == 1:
-        ger = getattr(_blas, prefix + "ger")
-        gv, av = g[0], a[0]
-
-        def run(lr: float) -> None:
-            ger(-lr, av, gv, 1, 1, Wt, 0, 0, 1)  # positional: f2py keywords cost ~1 µs
-    else:
-        gemm = getattr(_blas, prefix + "gemm")
-        at, gt = a.T, g.T
-
-        def run(lr: float) -> None:
-            gemm(-lr, at, gt, 1.0, Wt, 0, 1, 1)  # trans_b=1, overwrite_c=1
-    return W, run
+    if g.shape[0] == 1:  # ger(alpha, x, y, incx, incy, a, overwrite_x, overwrite_y, overwrite_a)
+        return W, getattr(_blas, prefix + "ger"), (a[0], g[0], 1, 1, Wt, 0, 0, 1)
+    # gemm(alpha, a, b, beta, c, trans_a, trans_b, overwrite_c)
+    return W, getattr(_blas, prefix + "gemm"), (a.T, g.T, 1.0, Wt, 0, 1, 1)
 
 
 # --------------------------------------------------------------------------- kernels
