@@ -46,6 +46,9 @@ def test_seed_chain_folded_and_loss_sum_deferred():
     plan = the_plan(c)
     assert len(plan.later) == 3
     assert len(plan.calls) == 12  # as docs/architecture.md lists them
+    names = [getattr(fn, "__name__", "") for fn, _ in plan.steps]
+    assert len(names) == 17 and names[:5] == ["dot", "expit", "dot", "expit", "subtract"]
+    assert names[-3:] == ["store", "store", "step"]  # the rest: NumPy's own functions
     ops_run = [i.op.__name__ for i in plan.program if hasattr(i, "op")]
     assert ops_run[4:8] == ["Sub", "Pow", "Sum", "Mul"]
 

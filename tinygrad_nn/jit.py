@@ -634,6 +634,28 @@ def _fused_update(acc: _Accumulate, plan: Plan) -> tuple:
 
 
 # --------------------------------------------------------------------------- kernels
+
+
+class _Calls(tuple):
+    """A kernel's NumPy/BLAS calls, ((function, positional args), ...), run in order.
+    The plan's replay loop calls each function itself (no Python frame per kernel);
+    called, the object runs them all (constant folding, the calls only results need)."""
+
+    replaces: Any = None  # the instruction whose call this one takes the place of
+
+    def __call__(self) -> None:
+        for fn, args in self:
+            fn(*args)
+
+
+def _calls(*pairs: tuple) -> _Calls:
+    return _Calls(pairs)
+
+
+def _wanted(fn: Callable, *triples: tuple) -> _Calls:
+    """fn(x, y, target) for each (x, y, target) whose target is wanted (not None)."""
+    return _Calls((fn, (x, y, t)) for x, y, t in triples if t is not None)
+
 # Each forward kernel computes exactly the expression of its op in ops.py (the same
 # ufuncs in the same order, so the same bits), writing into the plan's buffers; a
 # kernel returns None where its case is not covered and the op's own code runs.
@@ -645,11 +667,11 @@ def _ufunc_kernel(ufunc: Any) -> Callable:
             a, b = ins
             if np.result_type(a, b) != out.dtype:
                 return None
-            return lambda: ufunc(a, b, out)
+            return _calls((ufunc, (a, b, out)))
         (a,) = ins
         if a.dtype != out.dtype:
             return None
-        return lambda: ufunc(a, out)
+        return _calls((ufunc, (a, out)))
     return kernel
 
 
@@ -658,7 +680,7 @@ def _sigmoid(instr: _Forward, ins: list, out: np.ndarray, attrs: dict) -> Callab
     if a.dtype != out.dtype:
         return None
     if a.size < ops.SIGMOID_BY_EXP:
-        return lambda: _expit(a, out)  # the op's own ufunc: σ = 1 / (1 + e^(−a))
+        return _calls((_expit, (a, out)))  # the op's own ufunc: σ = 1 / (1 + e^(−a))
     negative, exp, add, divide = np.negative, np.exp, np.add, np.divide
     one, errstate = np.ones((), a.dtype), np.errstate
 
@@ -689,8 +711,7 @@ def _matmul(instr: _Forward, ins: list, out: np.ndarray, attrs: dict) -> Callabl
     # numpy.dot, as eager runs it: SciPy's gemm/gemv would skip dot's checks, but SciPy
     # ships its own OpenBLAS, whose bits need not match NumPy's (and whose sgemm was
     # 10% faster on one machine, 20% slower on another)
-    dot = np.dot
-    return lambda: dot(a, bt, out)
+    return _calls((np.dot, (a, bt, out)))
 
 
 def _reduce(mean: bool) -> Callable:
@@ -702,23 +723,19 @@ def _reduce(mean: bool) -> Callable:
         keep = attrs.get("keepdim", False)
         total, divide = np.add.reduce, np.divide  # what np.sum calls, without its wrapper
         if not mean:
-            return lambda: total(a, axes, None, out, keep)
+            return _calls((total, (a, axes, None, out, keep)))
         count = int(np.prod([a.shape[i] for i in axes])) if a.ndim else 1
         if count == 0:
             return None
-
-        def mean_() -> None:
-            total(a, axes, None, out, keep)
-            divide(out, count, out)
-        return mean_
+        return _calls((total, (a, axes, None, out, keep)), (divide, (out, count, out)))
     return kernel
 
 
 def _pow(instr: _Forward, ins: list, out: np.ndarray, attrs: dict) -> Callable | None:
     a, b = ins
     if np.ndim(b) == 0 and b == 2 and a.dtype == out.dtype:
-        multiply = np.multiply  # a**2 is a·a exactly (NumPy squares; checked for both dtypes)
-        return lambda: multiply(a, a, out)
+        # a**2 is a·a exactly (NumPy squares; checked for both dtypes)
+        return _calls((np.multiply, (a, a, out)))
     copyto = np.copyto
     return lambda: copyto(out, a**b)  # NumPy's ** has its own shortcuts (sqrt for ½...)
 
@@ -754,14 +771,11 @@ def _negation(instr: _Backward, plan: Plan, g: np.ndarray, out: np.ndarray) -> C
     in the square's place: (−c)·(d + d), the same bits (negation is exact)."""
     square = plan.squares.get(id(g))
     if square is None or instr.g.readers != [instr]:
-        return lambda: np.negative(g, out)
+        return _calls((np.negative, (g, out)))
     sq, c, a, tmp, a_val = square
-    minus_c, add, mul = np.negative(c), np.add, np.multiply  # c is steady: negated once
-
-    def negated_square_bw() -> None:
-        add(a, a, tmp)
-        mul(minus_c, tmp, out)
-    negated_square_bw.replaces = sq  # type: ignore[attr-defined]
+    minus_c = np.negative(c)  # c is steady: negated once
+    negated_square_bw = _calls((np.add, (a, a, tmp)), (np.multiply, (minus_c, tmp, out)))
+    negated_square_bw.replaces = sq
     instr.fused_reads = (sq.g, a_val)
     return negated_square_bw
 
@@ -793,53 +807,28 @@ def _bw_elementwise(instr: _Backward, plan: Plan) -> Any:
         if (ta is not None and np.result_type(g, b) != ta.dtype) or \
                 (tb is not None and np.result_type(g, a) != tb.dtype):
             return NotImplemented
-
-        def mul_bw() -> None:
-            if ta is not None:
-                mul(g, b, ta)
-            if tb is not None:
-                mul(g, a, tb)
-        return mul_bw
+        return _wanted(mul, (g, b, ta), (g, a, tb))
     (ta,) = targets[:1]
     if ta is None:
         return None
     one, zero = np.ones((), out.dtype), np.zeros((), out.dtype)  # cheaper operands than 1, 0
-    if op is ops.Sigmoid:
+    if op is ops.Sigmoid:  # g·o·(1 − o)
         tmp = np.empty_like(ta)
-
-        def sigmoid_bw() -> None:  # g·o·(1 − o)
-            mul(g, out, ta)
-            sub(one, out, tmp)
-            mul(ta, tmp, ta)
-        return sigmoid_bw
-    if op is ops.Tanh:
+        return _calls((mul, (g, out, ta)), (sub, (one, out, tmp)), (mul, (ta, tmp, ta)))
+    if op is ops.Tanh:  # g·(1 − o²)
         tmp = np.empty_like(ta)
-
-        def tanh_bw() -> None:  # g·(1 − o²)
-            mul(out, out, tmp)
-            sub(one, tmp, tmp)
-            mul(g, tmp, ta)
-        return tanh_bw
+        return _calls((mul, (out, out, tmp)), (sub, (one, tmp, tmp)), (mul, (g, tmp, ta)))
     if op is ops.Exp:
-        return lambda: mul(g, out, ta)
-    if op is ops.ReLU:
+        return _calls((mul, (g, out, ta)))
+    if op is ops.ReLU:  # g·(o > 0)
         mask = np.empty(out.shape, dtype=bool)
-        greater = np.greater
-
-        def relu_bw() -> None:  # g·(o > 0)
-            greater(out, zero, mask)
-            mul(g, mask, ta)
-        return relu_bw
+        return _calls((np.greater, (out, zero, mask)), (mul, (g, mask, ta)))
     if op is ops.Pow:
         a, b = ins
         if instr.outs[1] is not None or isinstance(b, np.ndarray) or b != 2:
             return NotImplemented  # the op's own code: its shortcuts, its zeros
         tmp = np.empty_like(ta)
-        add = np.add
-
-        def square_bw() -> None:  # the op's g·(a + a)
-            add(a, a, tmp)
-            mul(g, tmp, ta)
+        square_bw = _calls((np.add, (a, a, tmp)), (mul, (g, tmp, ta)))  # the op's g·(a + a)
         if instr.g in plan.steady:  # a negation of ta may take this call's place
             plan.squares[id(ta)] = (instr, g, a, tmp, instr.fwd.ins[0])
         return square_bw
@@ -850,17 +839,11 @@ def _bw_elementwise(instr: _Backward, plan: Plan) -> Any:
         if ta.shape != a.shape or ta.dtype != g.dtype:
             return NotImplemented
         gr = g.reshape(shape)
-        copyto = np.copyto
         if op is ops.Sum:  # broadcast g back over the summed axes
-            return lambda: copyto(ta, gr)
+            return _calls((np.copyto, (ta, gr)))
         count = max(int(np.prod([a.shape[i] for i in axes])) if a.ndim else 1, 1)
         tmp = np.empty(shape, g.dtype)
-        divide = np.divide
-
-        def mean_bw() -> None:
-            divide(gr, count, tmp)
-            copyto(ta, tmp)
-        return mean_bw
+        return _calls((np.divide, (gr, count, tmp)), (np.copyto, (ta, tmp)))
     return NotImplemented
 
 
@@ -879,23 +862,11 @@ def _bw_matmul(instr: _Backward, plan: Plan) -> Any:
             tb = None
         if ta is None and tb is None:
             return None  # only W's gradient, and the optimizer's step forms it
-
-        def linear_bw() -> None:
-            if ta is not None:
-                dot(g, bw, ta)
-            if tb is not None:
-                dot(gt, at, tb)
-        return linear_bw
+        return _wanted(dot, (g, bw, ta), (gt, at, tb))
     if a.ndim != 2:
         return NotImplemented  # a vector times a matrix: the op's own code
     bt, at = b.T, a.T
-
-    def matmul_bw() -> None:
-        if ta is not None:
-            dot(g, bt, ta)
-        if tb is not None:
-            dot(at, g, tb)
-    return matmul_bw
+    return _wanted(dot, (g, bt, ta), (at, g, tb))
 
 
 _BACKWARD: dict = {op: _bw_elementwise for op in (
@@ -1456,6 +1427,9 @@ class Plan:
             built.append((instr, call))
         later = self._only_for_results(built)
         self.calls = [call for instr, call in built if instr not in later]
+        # what run() loops over: each NumPy call of a kernel by itself, other calls as they are
+        self.steps = [step for call in self.calls for step in
+                      (call if isinstance(call, _Calls) else ((call, ()),))]
         self.later = [call for instr, call in built if instr in later]
         self.later_done = [True]
         self.finish = self._finisher()
@@ -1590,8 +1564,8 @@ class Plan:
             b[...] = x._data if type(x) is Tensor else _array_of(x)
         for b, value in self.restores:
             b[...] = value
-        for call in self.calls:  # the kernels mirror the ops' errstate: none is needed
-            call()
+        for fn, args in self.steps:  # the kernels mirror the ops' errstate: none is needed
+            fn(*args)
         v = self.one_result
         if v is None:
             out = self._result(self.output)
