@@ -4,6 +4,7 @@ computed from constants alone runs once, at bind time) and results made on first
 give the eager values whenever a result is read, even calls later."""
 
 import numpy as np
+import pytest
 
 import tinygrad_nn as tg
 from tinygrad_nn import nn, optim
@@ -197,3 +198,58 @@ def test_one_sample_as_a_vector_runs_kernels_and_equals_eager():
         names = [getattr(call, "__qualname__", "") for call in plan.calls]
         assert len(names) == 12 and not any("generic" in n or "recompute" in n
                                             for n in names), names
+
+
+def test_generated_entry_hands_every_other_call_to_the_general_path():
+    """The entry (run written out for calls like the last one) replays only calls with
+    the traced kind of arguments; anything else — another shape, the same array twice,
+    no_grad, eval(), a parameter's array replaced, an argument that requires grad — goes
+    the general way and still equals eager."""
+    m1, s1 = text_step()
+    m2, s2 = text_step()
+    c = tg.compile(s2)
+    x, t = data(0)
+    rng = np.random.default_rng(5)
+
+    def both(*args):
+        e, r = s1(*args), c(*args)
+        np.testing.assert_allclose(r.data, e.data, rtol=1e-6)
+
+    both(x, t)
+    both(x, t)
+    assert the_plan(c).entry is not None and c.entry is the_plan(c).entry
+    x3 = tg.Tensor(rng.uniform(0.01, 1, (3, 16)).astype(np.float32))
+    t3 = tg.Tensor(np.full((3, 2), 0.5, np.float32))
+    both(x3, t3)  # another shape: a second plan, its own entry
+    assert c.traces == 2 and c.entry is c.plans[c._key((x3, t3), {})[0]].entry
+    both(x, t)  # back to the first: its plan replays, its entry is the latest
+    assert c.traces == 2
+    both(tg.Tensor(x.data), tg.Tensor(t.data))
+    assert c.traces == 2
+    for m in (m1, m2):  # same shape and dtype, new arrays: the plan rebinds
+        m[0].weight.data = m[0].weight.data.copy()
+    both(x, t)
+    both(x, t)
+    assert c.traces == 2
+    xg = tg.Tensor(x.data, requires_grad=True)
+    both(xg, t)
+    assert c.traces == 3
+    for m in (m1, m2):
+        m.eval()
+    both(x, t)
+    assert c.traces == 4
+    with tg.no_grad():  # eager's backward raises here; so must a compiled call (it traces)
+        with pytest.raises(RuntimeError, match="does not require grad"):
+            c(x, t)
+    for p1, p2 in zip(m1.parameters(), m2.parameters()):
+        assert np.max(np.abs(p2.data - p1.data)) <= 1e-6 * np.max(np.abs(p1.data))
+
+
+def test_generated_entry_refuses_one_array_passed_twice():
+    f = tg.compile(lambda a, b: a * 2 + b)
+    u, v = tg.Tensor([1.0, 2.0]), tg.Tensor([10.0, 20.0])
+    f(u, v)
+    np.testing.assert_array_equal(f(u, v).data, [12.0, 24.0])
+    np.testing.assert_array_equal(f(u, u).data, [3.0, 6.0])  # its own plan
+    np.testing.assert_array_equal(f(v, u).data, [21.0, 42.0])
+    assert f.traces == 2
