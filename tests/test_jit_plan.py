@@ -253,3 +253,50 @@ def test_generated_entry_refuses_one_array_passed_twice():
     np.testing.assert_array_equal(f(u, u).data, [3.0, 6.0])  # its own plan
     np.testing.assert_array_equal(f(v, u).data, [21.0, 42.0])
     assert f.traces == 2
+
+
+def test_a_compiled_function_called_inside_another_is_part_of_its_plan():
+    """A replay inside another compiled function's trace would be invisible to it (its
+    result baked in as a constant); the inner function runs as plain ops there instead."""
+    inner = tg.compile(lambda x: x * 3)
+    x = tg.Tensor([1.0, 2.0])
+    inner(x)
+    inner(x)  # inner has a plan (and an entry)
+    outer = tg.compile(lambda x: inner(x) + 1)
+    np.testing.assert_array_equal(outer(x).data, [4.0, 7.0])
+    np.testing.assert_array_equal(outer(tg.Tensor([5.0, 6.0])).data, [16.0, 19.0])
+    np.testing.assert_array_equal(outer(tg.Tensor([0.0, 1.0])).data, [1.0, 4.0])
+    assert inner.traces == 1 and outer.traces == 1
+
+
+def test_a_compiled_sub_step_inside_a_compiled_training_step_equals_eager():
+    def make():
+        tg.manual_seed(1)
+        model = nn.Sequential(nn.Linear(4, 3), nn.Sigmoid(), nn.Linear(3, 1))
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        return model, opt
+
+    m1, o1 = make()
+    m2, o2 = make()
+    forward = tg.compile(lambda x: m2(x))
+
+    @tg.compile
+    def step(x, t):
+        loss = ((forward(x) - t) ** 2).mean()
+        o2.zero_grad()
+        loss.backward()
+        o2.step()
+        return loss
+
+    rng = np.random.default_rng(0)
+    forward(tg.Tensor(rng.random((2, 4)).astype(np.float32)))  # a plan of its own first
+    for _ in range(20):
+        x = tg.Tensor(rng.random((2, 4)).astype(np.float32))
+        t = tg.Tensor(rng.random((2, 1)).astype(np.float32))
+        e = ((m1(x) - t) ** 2).mean()
+        o1.zero_grad()
+        e.backward()
+        o1.step()
+        np.testing.assert_allclose(step(x, t).data, e.data, rtol=1e-6)
+    for p1, p2 in zip(m1.parameters(), m2.parameters()):
+        np.testing.assert_allclose(p2.data, p1.data, rtol=1e-5, atol=1e-7)

@@ -64,6 +64,8 @@ class Compiled:
             functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if autograd.tracer is not None:  # inside another compiled function's trace: its
+            return self.fn(*args, **kwargs)  # ops are that trace's (a replay would hide them)
         entry = self.entry
         if entry is not None and not kwargs:  # the same kind of call as the last one
             out = entry(args)
