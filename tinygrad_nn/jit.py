@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import threading
 import types
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -64,8 +65,11 @@ class Compiled:
             functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if autograd.tracer is not None:  # inside another compiled function's trace: its
-            return self.fn(*args, **kwargs)  # ops are that trace's (a replay would hide them)
+        tracer = autograd.tracer
+        if tracer is not None and tracer.thread == threading.get_ident():
+            # inside another compiled function's trace: plain ops, which that trace records
+            # (a replay would be invisible to it), results detached copies as a call gives
+            return _detached_copies(self.fn(*args, **kwargs))
         entry = self.entry
         if entry is not None and not kwargs:  # the same kind of call as the last one
             out = entry(args)
@@ -150,6 +154,18 @@ def _sharing(flat: Any) -> tuple | None:
 
 _RETRACE = object()  # what Plan.run returns when its assumptions no longer hold
 _MISS = object()  # what a plan's entry returns for a call it is not made for
+
+
+def _detached_copies(obj: Any) -> Any:
+    """Tensors in `obj` (a result) as new detached copies, by recorded ops."""
+    if isinstance(obj, Tensor):
+        return obj.detach().clone()
+    if isinstance(obj, (list, tuple)):
+        items = [_detached_copies(o) for o in obj]
+        return type(obj)(*items) if hasattr(obj, "_fields") else type(obj)(items)
+    if isinstance(obj, dict):
+        return type(obj)({k: _detached_copies(v) for k, v in obj.items()})
+    return obj
 
 
 def _array_of(x: Any) -> np.ndarray:
@@ -578,7 +594,8 @@ class _Step(_Instr):
         update = getattr(opt, "_update", None)
         if not _standard_step(opt):
             return lambda: opt.step()  # its own step (a subclass's, or set on the object)
-        fused = {pid: _fused_update(acc, plan) for pid, acc in self.fused.items()}
+        fused = {pid: f for pid, acc in self.fused.items()
+                 if (f := _fused_update(acc, plan)) is not None}
 
         def step() -> None:
             state = opt.state
@@ -629,7 +646,7 @@ def _plain_sgd(opt: Any) -> bool:
         getattr(type(opt), "_update", None) is getattr(SGD, "_update", 0)
 
 
-def _fused_update(acc: _Accumulate, plan: Plan) -> tuple:
+def _fused_update(acc: _Accumulate, plan: Plan) -> tuple | None:
     """(W, blas, rest): W −= lr·gᵀ·a in one BLAS call on W, `blas(−lr, *rest)` (ger for
     one row, gemm for a batch), for a step whose group is plain SGD at this call
     (otherwise the step takes the lazy gradient through `_update`). Arguments are
@@ -637,6 +654,8 @@ def _fused_update(acc: _Accumulate, plan: Plan) -> tuple:
     fwd, gval, aval = acc.fuse
     w_val = fwd.ins[1]
     W = plan.buf[w_val]
+    if not W.flags.c_contiguous:  # BLAS would update a copy of Wᵀ (f2py makes one): the
+        return None  # step takes the lazy gradient through `_update` instead
     g = plan.buf[gval].reshape(-1, W.shape[0])
     a = plan.buf[aval].reshape(-1, W.shape[1])
     prefix = "s" if W.dtype == np.float32 else "d"
@@ -917,6 +936,8 @@ class _Tracer:
         self.allow_set_data: Any = None
         self.in_step = False
         self.args = flat
+        self.thread = threading.get_ident()
+        self.optimizers: dict = {}  # id(optimizer) -> (it, its group_changes when seen)
         self.mode = Module.mode_changes
         self.rng = _tensor._rng[0]
         self.rng_state = self.rng.bit_generator.state
@@ -1256,7 +1277,12 @@ class _Tracer:
         self.grad_state[id(p)] = "live"
         self.allow_set_data = p.grad
 
+    def on_optimizer(self, opt: Any) -> None:
+        """An optimizer the step uses: its parameter groups as they are are the plan's."""
+        self.optimizers.setdefault(id(opt), (opt, opt.group_changes))
+
     def on_step(self, opt: Any) -> None:
+        self.on_optimizer(opt)
         self.event()
         step = self.emit(_Step(opt))
         for group in opt.param_groups:
@@ -1277,11 +1303,12 @@ def _grad_property(tracer: _Tracer) -> property:
     """While tracing, `Tensor.grad` is this property: a set (zero_grad, `p.grad = None`)
     is reported to the tracer. A tensor's first set (when it is made) is not."""
     get, put = _GRAD_SLOT.__get__, _GRAD_SLOT.__set__
+    thread, ident = tracer.thread, threading.get_ident
 
     def getter(t: Tensor) -> Any:
         g = get(t, Tensor)
-        if g is not None:  # which tensor it is the .grad of (kept alive: ids stay unique)
-            tracer.grad_of[id(g)] = (t, g)
+        if g is not None and ident() == thread:  # which tensor it is the .grad of (kept
+            tracer.grad_of[id(g)] = (t, g)  # alive: ids stay unique)
         return g
 
     def setter(t: Tensor, value: Any) -> None:
@@ -1291,27 +1318,48 @@ def _grad_property(tracer: _Tracer) -> property:
             put(t, value)
             return
         put(t, value)
-        if value is None or value is not old:  # `p.grad = p.grad` changes nothing
+        # `p.grad = p.grad` changes nothing; another thread's sets are not the step's
+        if (value is None or value is not old) and ident() == thread:
             tracer.on_set_grad(t, value)
 
     return property(getter, setter)
 
 
+class _ThisThread:
+    """`autograd.tracer` while a step is traced: the tracer's hooks for the thread that
+    traces, and hooks that do nothing for any other thread (its ops, its replays and its
+    `.grad` writes are not the step's)."""
+
+    def __init__(self, tracer: _Tracer) -> None:
+        self.tracer, self.thread = tracer, tracer.thread
+
+    def __getattr__(self, name: str) -> Any:
+        if threading.get_ident() != self.thread:
+            return _ignore
+        return getattr(self.tracer, name)
+
+
+def _ignore(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
+# One trace at a time: a thread that would trace while another traces waits for it.
+_TRACING = threading.Lock()
+
+
 def _trace(fn: Callable, args: tuple, kwargs: dict, flat: list) -> tuple:
     name = getattr(fn, "__qualname__", "fn")
-    if autograd.tracer is not None:
-        _refuse(f"{name} was called while another compiled function is being traced; "
-                f"nested compiled functions are not supported")
-    tracer = _Tracer(name, flat)
-    tracer.restore_consts = []
-    autograd.tracer = tracer
-    Tensor.grad = _grad_property(tracer)
-    try:
-        result = fn(*args, **kwargs)
-        tracer.event()
-    finally:
-        Tensor.grad = _GRAD_SLOT
-        autograd.tracer = None
+    with _TRACING:
+        tracer = _Tracer(name, flat)
+        tracer.restore_consts = []
+        autograd.tracer = _ThisThread(tracer)
+        Tensor.grad = _grad_property(tracer)
+        try:
+            result = fn(*args, **kwargs)
+            tracer.event()
+        finally:
+            Tensor.grad = _GRAD_SLOT
+            autograd.tracer = None
     plan = Plan(tracer, result)
     return result, plan
 
@@ -1332,6 +1380,8 @@ class Plan:
         self.restore = list(tracer.restore_consts)
         self.args: list = []
         self.mode = tracer.mode
+        self.optimizers = [(o, n) for o, n in tracer.optimizers.values()
+                           if hasattr(o, "group_changes")]
         self.output = self._output_spec(tracer, result)
         self.held: list = []  # the lazy results of the latest call
         self.signature: tuple | None = None  # the key of a call of tensors (make_entry)
@@ -1458,8 +1508,8 @@ class Plan:
         self.reads_args = self.one_result is None or any(
             isinstance(i, (_SetGradNone, _ZeroGrad, _Accumulate, _LoadGrad)) and
             i.leaf.k is not None for i in self.program)
-        self.make_entry(self.signature)  # anew on the new buffers (none before a key)
         self.bound = [(t, t._data, rg) for (t, _), (_, rg) in zip(self.live, self.requires)]
+        self.make_entry(self.signature)  # anew on the new buffers (none before a key)
 
     def _dead_clears(self) -> set:
         """The `p.grad = None` of zero_grad() where, before anything could read `.grad`,
@@ -1577,6 +1627,9 @@ class Plan:
         ns["G"], ns["M"] = key[-2], self.mode
         code += ["    if grad_mode.enabled != G or Module.mode_changes != M:",
                  "        return MISS"]
+        for j, (o, changes) in enumerate(self.optimizers):
+            ns[f"O{j}"], ns[f"N{j}"] = o, changes
+            code += [f"    if O{j}.group_changes != N{j}:", "        return MISS"]
         for j, (t, arr, rg) in enumerate(self.bound):  # else run() rebinds or retraces
             ns[f"P{j}"], ns[f"A{j}"], ns[f"RG{j}"] = t, arr, rg
             code += [f"    if P{j}._data is not A{j} or P{j}._requires_grad is not RG{j}:",
@@ -1613,6 +1666,8 @@ class Plan:
         requires_grad changed, or its array replaced by one of another shape or dtype."""
         if Module.mode_changes != self.mode:
             return True
+        if any(o.group_changes != n for o, n in self.optimizers):  # add_param_group
+            return True
         for t, arr, rg in self.bound:
             if t._requires_grad is not rg:
                 return True
@@ -1624,6 +1679,9 @@ class Plan:
     def run(self, flat: Sequence) -> Any:
         if Module.mode_changes != self.mode:
             return _RETRACE
+        for o, n in self.optimizers:
+            if o.group_changes != n:  # add_param_group since the trace
+                return _RETRACE
         for t, arr, rg in self.bound:  # one pass for the usual case: nothing changed
             if t._data is not arr or t._requires_grad is not rg:
                 if self.stale():

@@ -44,6 +44,8 @@ class Optimizer:
     `state` (keyed by the parameter, as torch.optim); `step()` updates every parameter
     that has a gradient in place and bumps its version counter."""
 
+    group_changes = 0  # add_param_group calls: a compiled step traced before one retraces
+
     def __init__(self, params: Iterable[Any], defaults: dict) -> None:
         self.defaults = dict(defaults)
         self.param_groups: list = []
@@ -80,6 +82,7 @@ class Optimizer:
             full["param_names"] = names
         self._check(full)
         self.param_groups.append(full)
+        self.group_changes += 1
 
     def _check(self, group: dict) -> None:
         name = type(self).__name__
@@ -98,6 +101,8 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's `.grad`: to None (the default, as torch 2.x) or zeros."""
+        if autograd.tracer is not None:
+            autograd.tracer.on_optimizer(self)  # compile: its groups are the plan's
         for g in self.param_groups:
             for p in g["params"]:
                 if set_to_none or p.grad is None:
