@@ -1089,6 +1089,20 @@ class _Tracer:
                     f"branching on it). Return the tensor instead and call .{what} outside "
                     f"the compiled function")
 
+    def on_python_read(self, x: Any, what: str) -> None:
+        """Python (no op) reads the values of `x`, a tensor or an array (a loss's class
+        targets turned into indices): refused when they are the step's (an argument, or
+        computed in it), as a plan would keep the values of the trace."""
+        if isinstance(x, Tensor):
+            self.on_read(x, what)
+            return
+        v = self.vals.get(id(x)) if isinstance(x, np.ndarray) else None
+        if v is not None and v.kind != "const":
+            _refuse(f"{self.name}: {what} reads the values of an array of shape {x.shape} "
+                    f"in Python; a plan cannot replay that. Index the log-probabilities instead "
+                    f"(-logp[np.arange(n), y].mean() replays), or call it outside the "
+                    f"compiled function")
+
     def on_copy(self, source: Any, arr: np.ndarray) -> None:
         self.event()
         if isinstance(source, (Tensor, np.ndarray)):
@@ -1281,6 +1295,15 @@ class _Tracer:
         """An optimizer the step uses: its parameter groups as they are are the plan's."""
         self.optimizers.setdefault(id(opt), (opt, opt.group_changes))
 
+    def on_scheduler_step(self, name: str) -> None:
+        _refuse(f"{self.name} called {name}.step(); inside a compiled function it would run "
+                f"only when the step is traced, and the learning rate would stop changing. "
+                f"Call scheduler.step() outside the compiled function (the plan reads the "
+                f"learning rate at every call)")
+
+    def on_step_end(self) -> None:
+        self.in_step = False  # the update's own reads of .data are over
+
     def on_step(self, opt: Any) -> None:
         self.on_optimizer(opt)
         self.event()
@@ -1380,6 +1403,7 @@ class Plan:
         self.restore = list(tracer.restore_consts)
         self.args: list = []
         self.mode = tracer.mode
+        self.bases = tracer.bases  # view value -> the values it is a view of
         self.optimizers = [(o, n) for o, n in tracer.optimizers.values()
                            if hasattr(o, "group_changes")]
         self.output = self._output_spec(tracer, result)
@@ -1536,7 +1560,11 @@ class Plan:
         readers: dict = {}
         for instr, _ in built:
             for v in _reads(instr):
-                readers.setdefault(v, []).append(instr)
+                todo = [v]  # reading a view (a reshape, a flatten) reads what it views
+                while todo:
+                    u = todo.pop()
+                    readers.setdefault(u, []).append(instr)
+                    todo.extend(self.bases.get(u, ()))
         later: set = set()
         for instr, _ in reversed(built):
             if not isinstance(instr, _Forward) or instr.op is ops.Dropout:

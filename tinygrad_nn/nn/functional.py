@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _tensor, ops
+from .. import _tensor, autograd, ops
 from .._tensor import Tensor, _apply, _wrap, linear, where
 from .._tensor import generator as _global_generator
 from ..autograd import ShapeError
@@ -64,6 +64,8 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
 def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
     """Class indices of shape (...) -> int64 rows of shape (..., num_classes) with a 1 at
     each index (as PyTorch; num_classes=-1 takes the largest index + 1). No gradient."""
+    if autograd.tracer is not None:  # compile: the indices are read in Python
+        autograd.tracer.on_python_read(tensor, "one_hot")
     t = tensor._data if isinstance(tensor, Tensor) else np.asarray(tensor)
     if t.dtype.kind not in "iu":
         raise TypeError(f"one_hot: class indices must be an integer tensor, got dtype {t.dtype}")
@@ -189,7 +191,9 @@ def l1_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any = 
 
 def _class_indices(op: str, target: Any, n_classes: int, ignore_index: int) -> np.ndarray:
     """Class-index targets -> an int64 array, checked against [0, C) (ignore_index aside)."""
-    raw = target.data if isinstance(target, Tensor) else target
+    if autograd.tracer is not None:  # compile: the indices are read in Python
+        autograd.tracer.on_python_read(target, f"{op}'s class targets")
+    raw = target._data if isinstance(target, Tensor) else target
     arr = np.asarray(raw)
     if arr.dtype.kind == "f":
         if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):

@@ -127,6 +127,8 @@ class Optimizer:
                     continue
                 self._update(p.data, p.grad.data, self.state[p], group)
                 p._bump_version()
+        if autograd.tracer is not None:
+            autograd.tracer.on_step_end()  # compile: reading .data is Python's again
         return loss
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .. import autograd
 from . import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ExponentialLR",
@@ -67,6 +68,8 @@ class LRScheduler:
     def step(self, epoch: int | None = None) -> None:
         """Advance one epoch (or, deprecated as in PyTorch, jump to `epoch`) and set the
         groups' learning rates."""
+        if autograd.tracer is not None:  # compile: it would run once, at the trace
+            autograd.tracer.on_scheduler_step(type(self).__name__)
         self._step_count += 1
         if epoch is None:
             self.last_epoch += 1
@@ -309,6 +312,8 @@ class ReduceLROnPlateau:
 
     def step(self, metrics: Any, epoch: int | None = None) -> None:
         """Record this epoch's metric (a number or one-element Tensor); maybe lower lr."""
+        if autograd.tracer is not None:  # compile: it would run once, at the trace
+            autograd.tracer.on_scheduler_step(type(self).__name__)
         current = float(metrics)
         if epoch is None:
             epoch = self.last_epoch + 1
