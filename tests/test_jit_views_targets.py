@@ -125,3 +125,15 @@ def test_a_scheduler_stepped_inside_the_step_is_refused():
     with pytest.raises(CompileError, match="StepLR.step"):
         tg.compile(step)(tg.Tensor(np.ones((1, 2), np.float32)))
     assert opt.param_groups[0]["lr"] == 0.1  # refused before it changed anything
+
+
+def test_indexing_by_a_mask_of_the_steps_values_is_refused():
+    f = tg.compile(lambda x: x[x > 0].sum())
+    with pytest.raises(CompileError, match="boolean mask"):
+        f(tg.Tensor([1.0, -2.0, 3.0]))
+    g = tg.compile(lambda x, m: x[m] * 2)
+    with pytest.raises(CompileError, match="boolean mask"):
+        g(tg.Tensor([1.0, -2.0, 3.0]), tg.tensor([True, False, True]))
+    h = tg.compile(lambda x: tg.where(x > 0, x, 0).sum())  # the replayable form
+    for v in ([1.0, -2.0, 3.0], [-1.0, 2.0, 5.0]):
+        assert float(h(tg.Tensor(v)).data) == sum(a for a in v if a > 0)

@@ -1050,6 +1050,12 @@ class _Tracer:
             out_val = self.new_tmp(arr)
         fwd = self.emit(_Forward(fn, ins, out_val, dict(attrs)))
         fwd.attr_vals = self._attr_vals(attrs)
+        for _, _, v in fwd.attr_vals:
+            if v.dtype == np.bool_:  # how many elements it picks depends on its values
+                _refuse(f"{self.name}: indexing by a boolean mask of shape {v.shape} that "
+                        f"the step computes or takes as an argument; the result's shape "
+                        f"depends on the mask's values, which a plan cannot replay (use "
+                        f"where(mask, x, 0) instead, or index outside the compiled function)")
         kept = {id(a) for a in fn.__dict__.values() if isinstance(a, np.ndarray)}
         fwd.saved = [v for x, v in zip([*inputs, out], [*ins, out_val])
                      if isinstance(v, _Val) and id(_array_of(x)) in kept]
