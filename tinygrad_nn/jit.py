@@ -549,6 +549,7 @@ class _Accumulate(_Instr):
                 lazy._cache = None
                 lazy._vc[0] += 1
             t.grad = lazy
+        store.lazy = (slot, t, make)  # type: ignore[attr-defined]  (make_entry writes it out)
         return store
 
 
@@ -1685,6 +1686,17 @@ class Plan:
             ns[f"B{j}"] = b
             code.append(f"    B{j}[...] = d{k}")
         for i, (fn, args) in enumerate(self.steps):
+            lazy = getattr(fn, "lazy", None)
+            if lazy is not None:  # a lazy gradient's store, as _build_lazy's store()
+                ns[f"GS{i}"], ns[f"GT{i}"], ns[f"GM{i}"] = lazy
+                code += [f"    lazy = GS{i}[0]",
+                         f"    if lazy is None or getrefcount(lazy) > 3 + (GT{i}.grad is lazy):",
+                         f"        lazy = GS{i}[0] = Lazy(GM{i})",
+                         "    else:",
+                         "        lazy._cache = None",
+                         "        lazy._vc[0] += 1",
+                         f"    GT{i}.grad = lazy"]
+                continue
             ns[f"F{i}"] = fn
             for j, a in enumerate(args):
                 ns[f"a{i}_{j}"] = a
