@@ -108,10 +108,7 @@ class Compiled:
                 d = a._data
                 parts += d.shape, d.dtype, a._requires_grad
             else:
-                n = len(args)
-                shared = n > 1 and (args[0]._data is args[1]._data if n == 2 else
-                                    len({id(a._data) for a in args}) < n)
-                parts += autograd._grad_mode.enabled, _sharing(args) if shared else None
+                parts += autograd._grad_mode.enabled, _sharing(args)
                 return tuple(parts), args
         flat: list = []
         key = (_signature((args, kwargs), flat), autograd._grad_mode.enabled)
@@ -1411,8 +1408,7 @@ class Plan:
         self.args: list = []
         self.mode = tracer.mode
         self.bases = tracer.bases  # view value -> the values it is a view of
-        self.optimizers = [(o, n) for o, n in tracer.optimizers.values()
-                           if hasattr(o, "group_changes")]
+        self.optimizers = list(tracer.optimizers.values())
         self.output = self._output_spec(tracer, result)
         self.held: list = []  # the lazy results of the latest call
         self.signature: tuple | None = None  # the key of a call of tensors (make_entry)
@@ -1531,12 +1527,12 @@ class Plan:
         self.later_done = [True]
         self.finish = self._finisher()
         self.makers: dict = {}  # result val -> its maker (_make_result)
-        # the usual result, one tensor computed by the plan: run() makes it directly
+        # the usual result, one tensor computed by the plan: the entry makes it directly
         kind, v = self.output[:2]
         self.one_result = v if kind == "val" and v.kind != "dyngrad" else None
         if self.one_result is not None:
             self.makers[v] = self._make_result(v)
-        self.reads_args = self.one_result is None or any(
+        self.reads_args = any(  # an argument's .grad: the entry does not keep `args`
             isinstance(i, (_SetGradNone, _ZeroGrad, _Accumulate, _LoadGrad)) and
             i.leaf.k is not None for i in self.program)
         self.bound = [(t, t._data, rg) for (t, _), (_, rg) in zip(self.live, self.requires)]
@@ -1723,17 +1719,11 @@ class Plan:
         return False
 
     def run(self, flat: Sequence) -> Any:
-        if Module.mode_changes != self.mode:
+        """The general replay (the entry, when there is one, is this written out)."""
+        if self.stale():
             return _RETRACE
-        for o, n in self.optimizers:
-            if o.group_changes != n:  # add_param_group since the trace
-                return _RETRACE
-        for t, arr, rg in self.bound:  # one pass for the usual case: nothing changed
-            if t._data is not arr or t._requires_grad is not rg:
-                if self.stale():
-                    return _RETRACE
-                self.bind()  # `p.data = new array` of the same kind: the plan works on it
-                break
+        if any(t._data is not arr for t, arr, _ in self.bound):
+            self.bind()  # `p.data = new array` of the same kind: the plan works on it
         for slot in self.lazies:  # last call's lazy gradients, if someone kept one
             lazy = slot[0]
             if lazy is not None and sys.getrefcount(lazy) > 3 + (slot[1].grad is lazy):
@@ -1745,8 +1735,7 @@ class Plan:
                 lazy._cache = lazy._make()
         self.held.clear()
         self.later_done[0] = not self.later
-        if self.reads_args:
-            self.args[:] = flat
+        self.args[:] = flat
         for k, b in self.arg_copies:  # same shapes and dtypes (the plan's key)
             x = flat[k]
             b[...] = x._data if type(x) is Tensor else _array_of(x)
@@ -1754,16 +1743,8 @@ class Plan:
             b[...] = value
         for fn, args in self.steps:  # the kernels mirror the ops' errstate: none is needed
             fn(*args)
-        v = self.one_result
-        if v is None:
-            out = self._result(self.output)
-        elif self.later_done[0]:  # one tensor, the usual case (a loss): as _result makes it
-            out = _wrap(self.buf[v].copy())
-        else:
-            out = _Lazy(self.makers[v])
-            self.held.append(out)
-        if self.reads_args:
-            self.args[:] = ()  # the arguments are not kept alive by the plan
+        out = self._result(self.output)
+        self.args[:] = ()  # the arguments are not kept alive by the plan
         return out
 
     def _finisher(self) -> Callable:
