@@ -62,18 +62,51 @@ def classifier_step(loss):
 
 LOSSES = {
     "cross_entropy": F.cross_entropy,
+    "cross_entropy_sum": lambda z, y: F.cross_entropy(z, y, reduction="sum"),
+    "cross_entropy_weighted_ignore": lambda z, y: F.cross_entropy(
+        z, y, weight=np.array([1.0, 2.0, 0.5, 3.0], np.float32), ignore_index=1),
+    "cross_entropy_smoothed": lambda z, y: F.cross_entropy(z, y, label_smoothing=0.1),
+    "cross_entropy_smoothed_weighted_ignore": lambda z, y: F.cross_entropy(
+        z, y, weight=np.array([1.0, 2.0, 0.5, 3.0], np.float32), ignore_index=0,
+        label_smoothing=0.2),
+    "cross_entropy_none": lambda z, y: F.cross_entropy(z, y, reduction="none").sum(),
     "nll_loss": lambda z, y: F.nll_loss(F.log_softmax(z, dim=1), y),
+    "nll_loss_ignore": lambda z, y: F.nll_loss(F.log_softmax(z, dim=1), y, ignore_index=2),
     "one_hot": lambda z, y: -(F.log_softmax(z, dim=1) * F.one_hot(y, 4)).sum(axis=1).mean(),
 }
 
 
+@pytest.mark.parametrize("as_tensor", [True, False], ids=["tensor", "ndarray"])
 @pytest.mark.parametrize("loss", sorted(LOSSES))
-def test_class_targets_read_in_python_are_refused(loss):
-    c = tg.compile(classifier_step(LOSSES[loss]))
-    x = tg.Tensor(np.ones((6, 5), np.float32))
-    for y in (np.full(6, 2, dtype=np.int64), tg.tensor(np.full(6, 2, dtype=np.int64))):
-        with pytest.raises(CompileError):
-            c(x, y)
+def test_class_target_losses_replay_each_calls_targets(loss, as_tensor):
+    """The targets are checked and used by ops (ClassIndices, NLLLoss, OneHot), so a plan
+    replays every call's labels; these once baked in the trace's labels, then were refused."""
+    eager, comp = classifier_step(LOSSES[loss]), tg.compile(classifier_step(LOSSES[loss]))
+    rng = np.random.default_rng(1)
+    for _ in range(12):
+        x = rng.standard_normal((6, 5)).astype(np.float32)
+        y = rng.integers(0, 4, 6)
+        wrap = tg.tensor if as_tensor else (lambda a: a)
+        le, lc = eager(tg.tensor(x), wrap(y)), comp(tg.tensor(x), wrap(y))
+        np.testing.assert_allclose(lc.data, le.data, rtol=1e-6)
+    assert comp.traces == 1
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss", "one_hot"])
+def test_a_replay_checks_its_targets(loss):
+    comp = tg.compile(classifier_step(LOSSES[loss]))
+    x = tg.tensor(np.ones((6, 5), np.float32))
+    comp(x, tg.tensor(np.zeros(6, np.int64)))
+    for bad in (4, -1):
+        with pytest.raises(F.TargetOutOfRange, match="out of|must be in"):
+            comp(x, tg.tensor(np.full(6, bad, np.int64)))
+
+
+def test_one_hot_without_num_classes_is_refused():
+    """Its shape would depend on the values of the targets."""
+    c = tg.compile(classifier_step(lambda z, y: (z * F.one_hot(y)).sum()))
+    with pytest.raises(CompileError, match="one_hot without num_classes"):
+        c(tg.tensor(np.ones((6, 5), np.float32)), tg.tensor(np.full(6, 3, np.int64)))
 
 
 def test_indexing_log_probabilities_by_targets_replays():

@@ -861,4 +861,80 @@ BitwiseXor = _no_grad_op("BitwiseXor", np.bitwise_xor)
 Invert = _no_grad_op("Invert", np.invert)
 Argmax = _no_grad_op("Argmax", _arg(np.argmax))
 Argmin = _no_grad_op("Argmin", _arg(np.argmin))
-OneHot = _no_grad_op("OneHot", lambda a, num_classes=-1: np.eye(num_classes, dtype=np.int64)[a])
+
+
+# ------------------------------------------------------------------ class targets
+# Losses on class indices check and use the targets inside ops, not in Python, so that a
+# compiled step (which replays ops) checks and uses every call's targets.
+
+
+class TargetOutOfRange(IndexError, ValueError):
+    """A class index outside [0, C): an IndexError as in PyTorch, and a ValueError (bad
+    input) as this project's errors are."""
+
+
+class ClassIndices(NoGrad):
+    """Class-index targets -> int64, checked against [0, n_classes) (`ignore_index`
+    aside). Integral floats are accepted (as the loss functions always have)."""
+
+    @staticmethod
+    def func(t, n_classes=0, ignore_index=-100, loss="loss"):
+        if t.dtype.kind == "f":
+            if not np.all(np.isfinite(t)) or np.any(t != np.round(t)):
+                raise TypeError(f"{loss}: target must hold integer class indices (or class "
+                                f"probabilities of the input's shape), got floats")
+        elif t.dtype.kind not in "iu":
+            raise TypeError(f"{loss}: target must hold integer class indices, got dtype {t.dtype}")
+        t = t.astype(np.int64)
+        bad = (t != ignore_index) & ((t < 0) | (t >= n_classes))
+        if bad.any():
+            raise TargetOutOfRange(f"{loss}: target index {int(t[bad].reshape(-1)[0])} is out "
+                                   f"of range for {n_classes} classes (Target is out of bounds)")
+        return t
+
+
+class OneHot(NoGrad):
+    """Class indices (...) -> int64 rows (..., num_classes) with a 1 at each index."""
+
+    @staticmethod
+    def func(t, num_classes=-1):
+        if t.dtype.kind not in "iu":
+            raise TypeError(f"one_hot: class indices must be an integer tensor, got dtype "
+                            f"{t.dtype}")
+        if num_classes == -1:
+            if not t.size:
+                raise ValueError("one_hot: cannot infer num_classes from an empty tensor")
+            num_classes = int(t.max()) + 1
+        if t.size and (t.min() < 0 or t.max() >= num_classes):
+            raise TargetOutOfRange(f"one_hot: class values must be in [0, {num_classes}), got "
+                                   f"values from {t.min()} to {t.max()}")
+        return (t[..., None] == np.arange(num_classes)).astype(np.int64)
+
+
+class NLLLoss(Function):
+    """PyTorch's nll_loss as one op: −w[t]·logp[i, t] for each row i of the (N, C)
+    log-probabilities and int64 class indices t (0 where t is `ignore_index`), then
+    summed, divided by Σ w[t] ("mean") or kept per row ("none")."""
+
+    def forward(self, logp, t, weight=None, ignore_index=-100, reduction="mean"):
+        keep = t != ignore_index
+        safe = np.where(keep, t, 0)
+        w = np.ones(logp.shape[1], logp.dtype) if weight is None else weight
+        wt = np.where(keep, w[safe], 0).astype(logp.dtype)
+        picked = logp[np.arange(len(t)), safe]
+        losses = -(picked * wt) if weight is not None or not keep.all() else -picked
+        self.shape, self.safe, self.wt, self.reduction = logp.shape, safe, wt, reduction
+        if reduction == "none":
+            return losses
+        if reduction == "sum":
+            return losses.sum()
+        self.total_weight = wt.sum(dtype=logp.dtype)
+        with np.errstate(invalid="ignore", divide="ignore"):  # every target ignored: NaN
+            return np.asarray(losses.sum()) / self.total_weight
+
+    def backward(self, g):
+        if self.reduction == "mean":
+            g = g / self.total_weight
+        out = np.zeros(self.shape, dtype=g.dtype)
+        out[np.arange(len(self.safe)), self.safe] = -g * self.wt  # each row's one place
+        return out, None

@@ -19,9 +19,7 @@ __all__ = ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax", "log_so
 _REDUCTIONS = ("mean", "sum", "none")
 
 
-class TargetOutOfRange(IndexError, ValueError):
-    """A class index outside [0, C): an IndexError as in PyTorch, and a ValueError (bad
-    input) as this project's errors are."""
+TargetOutOfRange = ops.TargetOutOfRange
 
 
 def _legacy_reduction(size_average: Any, reduce: Any, reduction: str) -> str:
@@ -64,19 +62,10 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
 def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
     """Class indices of shape (...) -> int64 rows of shape (..., num_classes) with a 1 at
     each index (as PyTorch; num_classes=-1 takes the largest index + 1). No gradient."""
-    if autograd.tracer is not None:  # compile: the indices are read in Python
-        autograd.tracer.on_python_read(tensor, "one_hot")
-    t = tensor._data if isinstance(tensor, Tensor) else np.asarray(tensor)
-    if t.dtype.kind not in "iu":
-        raise TypeError(f"one_hot: class indices must be an integer tensor, got dtype {t.dtype}")
-    if num_classes == -1:
-        if not t.size:
-            raise ValueError("one_hot: cannot infer num_classes from an empty tensor")
-        num_classes = int(t.max()) + 1
-    if t.size and (t.min() < 0 or t.max() >= num_classes):
-        raise TargetOutOfRange(f"one_hot: class values must be in [0, {num_classes}), got "
-                               f"values from {t.min()} to {t.max()}")
-    return _wrap((t[..., None] == np.arange(num_classes)).astype(np.int64))
+    if num_classes == -1 and autograd.tracer is not None:  # the shape depends on values
+        autograd.tracer.on_python_read(tensor, "one_hot without num_classes")
+    t = tensor if isinstance(tensor, Tensor) else np.asarray(tensor)
+    return _apply(ops.OneHot, (t,), num_classes=num_classes)
 
 
 def logsigmoid(input: Tensor) -> Tensor:
@@ -189,26 +178,18 @@ def l1_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any = 
     return _reduce("l1_loss", (output - target).abs(), reduction)
 
 
-def _class_indices(op: str, target: Any, n_classes: int, ignore_index: int) -> np.ndarray:
-    """Class-index targets -> an int64 array, checked against [0, C) (ignore_index aside)."""
-    if autograd.tracer is not None:  # compile: the indices are read in Python
-        autograd.tracer.on_python_read(target, f"{op}'s class targets")
-    raw = target._data if isinstance(target, Tensor) else target
-    arr = np.asarray(raw)
-    if arr.dtype.kind == "f":
-        if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
-            raise TypeError(f"{op}: target must hold integer class indices (or class "
-                            f"probabilities of the input's shape), got floats")
-        arr = arr.astype(np.int64)
-    elif arr.dtype.kind not in "iu":
-        raise TypeError(f"{op}: target must hold integer class indices, got dtype "
-                        f"{arr.dtype}")
-    arr = arr.astype(np.int64, copy=False)
-    bad = (arr != ignore_index) & ((arr < 0) | (arr >= n_classes))
-    if bad.any():
-        raise TargetOutOfRange(f"{op}: target index {int(arr[bad].reshape(-1)[0])} is out "
-                               f"of range for {n_classes} classes (Target is out of bounds)")
-    return arr
+def _class_indices(op: str, target: Any, n_classes: int, ignore_index: int) -> Tensor:
+    """Class-index targets (a Tensor, an array or a list) -> an int64 tensor of indices in
+    [0, C) (ignore_index aside), checked by an op: a compiled step checks and uses each
+    call's targets."""
+    t = target if isinstance(target, (Tensor, np.ndarray)) else np.asarray(target)
+    return _apply(ops.ClassIndices, (t,), n_classes=n_classes, ignore_index=ignore_index,
+                  loss=op)
+
+
+def _target_array(target: Any) -> np.ndarray:
+    """A loss's target as an array, to look at its shape and dtype (not its values)."""
+    return target._data if isinstance(target, Tensor) else np.asarray(target)
 
 
 def _classes_last(op: str, x: Tensor, target_shape: tuple | None) -> tuple:
@@ -236,26 +217,18 @@ def _classes_last(op: str, x: Tensor, target_shape: tuple | None) -> tuple:
     return x.transpose(*axes).reshape(-1, x.shape[1]), (x.shape[0], *x.shape[2:])
 
 
-def _nll_rows(op: str, logp: Tensor, t: np.ndarray, weight: Any, ignore_index: int,
+def _nll_rows(op: str, logp: Tensor, t: Tensor, weight: Any, ignore_index: int,
               reduction: str, out_shape: tuple) -> Tensor:
     """−w[t]·logp[i, t] per row (0 where t == ignore_index); "mean" divides by Σ w[t]."""
-    t = t.reshape(-1)
-    keep = t != ignore_index
-    safe = np.where(keep, t, 0)
-    w = np.ones(logp.shape[1], logp.dtype) if weight is None else _constant_like(weight, logp)
-    if w.shape != (logp.shape[1],):
+    w = None if weight is None else _constant_like(weight, logp)
+    if w is not None and w.shape != (logp.shape[1],):
         raise ShapeError(f"{op}: weight must have one entry per class ({logp.shape[1]}), "
                          f"got shape {w.shape}")
-    wt = np.where(keep, w[safe], 0).astype(logp.dtype)
-    picked = logp[np.arange(len(t)), safe]
-    losses = -(picked * wt) if weight is not None or not keep.all() else -picked
-    if reduction == "none":
-        return losses.reshape(*out_shape) if out_shape != losses.shape else losses
-    total = losses.sum()
-    if reduction == "sum":
-        return total
-    with np.errstate(invalid="ignore"):  # 0/0 (every target ignored) is NaN, as PyTorch
-        return total / wt.sum(dtype=logp.dtype)
+    losses = _apply(ops.NLLLoss, (logp, t.reshape(-1)), weight=w, ignore_index=ignore_index,
+                    reduction=reduction)
+    if reduction == "none" and out_shape != losses.shape:
+        return losses.reshape(*out_shape)
+    return losses
 
 
 def nll_loss(input: Tensor, target: Any, weight: Any = None, size_average: Any = None,
@@ -267,9 +240,8 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, size_average: Any =
         weight, reduction = None, weight
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction("nll_loss", reduction)
-    t = np.asarray(target.data if isinstance(target, Tensor) else target)
-    rows, out_shape = _classes_last("nll_loss", input, t.shape)
-    t = _class_indices("nll_loss", t, rows.shape[1], ignore_index)
+    rows, out_shape = _classes_last("nll_loss", input, np.shape(_target_array(target)))
+    t = _class_indices("nll_loss", target, rows.shape[1], ignore_index)
     return _nll_rows("nll_loss", rows, t, weight, ignore_index, reduction, out_shape)
 
 
@@ -293,33 +265,29 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, size_average: 
                          f"got {label_smoothing}")
     if not isinstance(input, Tensor):
         raise TypeError(f"cross_entropy: input must be a Tensor, got {type(input).__name__}")
-    raw = np.asarray(target.data if isinstance(target, Tensor) else target)
+    raw = _target_array(target)  # its shape and dtype only: the values stay with the ops
     if raw.dtype.kind == "f" and raw.shape == input.shape and input.ndim >= 1:
-        return _cross_entropy_probs(input, raw, weight, reduction, label_smoothing)
+        return _cross_entropy_probs(input, raw if not isinstance(target, Tensor) else
+                                    target.data, weight, reduction, label_smoothing)
     rows, out_shape = _classes_last("cross_entropy", input, raw.shape)
     n_classes = rows.shape[1]
-    t = _class_indices("cross_entropy", raw, n_classes, ignore_index)
+    t = _class_indices("cross_entropy", target, n_classes, ignore_index)
     logp = rows.log_softmax(axis=-1)
     nll = _nll_rows("cross_entropy", logp, t, weight, ignore_index, reduction, out_shape)
     if not label_smoothing:
         return nll
     t = t.reshape(-1)
-    keep = t != ignore_index
-    if weight is None:
-        smooth = -logp.sum(axis=1)
-    else:
-        smooth = -(logp * _constant_like(weight, logp)).sum(axis=1)
-    if not keep.all():
-        smooth = smooth * keep.astype(logp.dtype)
+    kept = t != ignore_index  # ops on the index tensor, so a compiled step replays them
+    keep = kept.to(logp.dtype)
+    w = None if weight is None else _constant_like(weight, logp)
+    smooth = -logp.sum(axis=1) if w is None else -(logp * w).sum(axis=1)
+    smooth = smooth * keep
     if reduction == "none":
         smooth = smooth.reshape(*out_shape) if out_shape != smooth.shape else smooth
     elif reduction == "sum":
         smooth = smooth.sum()
     else:
-        if weight is None:
-            denom = np.asarray(keep.sum(), dtype=logp.dtype)
-        else:
-            denom = _constant_like(weight, logp)[t[keep]].sum(dtype=logp.dtype)
+        denom = keep.sum() if w is None else (_wrap(w)[where(kept, t, 0)] * keep).sum()
         smooth = smooth.sum() / denom
     return nll * (1 - label_smoothing) + smooth * (label_smoothing / n_classes)
 
