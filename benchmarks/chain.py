@@ -113,6 +113,22 @@ class TinygradNN(Chain):
         return self.step(tg.Tensor(x0, requires_grad=True)).data
 
 
+class PlainEngine(Chain):
+    """`plain_engine.py`: the same forward and backward through a featureless
+    micrograd-style engine (the floor of per-op Python for an eager engine)."""
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        import plain_engine
+        self.engine = plain_engine
+        self.ones = np.ones(SIZE, np.float32)
+
+    def grad(self, x0):
+        x = self.engine.Tensor(x0, requires_grad=True)
+        chain(x).backward(self.ones)
+        return x.grad
+
+
 class Torch(Chain):
     """PyTorch eager."""
 
@@ -153,7 +169,8 @@ def speed(reps: int, rounds: int) -> dict:
     factories = {"true_numpy": lambda: TrueNumpy(x0, reps),
                  "numpy_fused": lambda: NumpyFused(x0, reps),
                  "torch": lambda: Torch(x0, reps), "torch.compile": torch_compiled,
-                 "jax.jit": lambda: Jax(x0, reps), "tinygrad_nn": lambda: TinygradNN(x0, reps),
+                 "jax.jit": lambda: Jax(x0, reps), "plain_engine": lambda: PlainEngine(x0, reps),
+                 "tinygrad_nn": lambda: TinygradNN(x0, reps),
                  "tinygrad_nn compiled": lambda: TinygradNN(x0, reps, compiled=True)}
     built, skipped = harness.build(factories)
     times = harness.time_rounds(built, rounds, skipped)

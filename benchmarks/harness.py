@@ -40,7 +40,7 @@ def pin_threads() -> None:
 
 
 ROWS = ("book_numpy", "true_numpy", "numpy_fused", "torch", "torch.compile", "jax.jit",
-        "tinygrad_nn", "tinygrad_nn compiled")  # every table's order
+        "plain_engine", "tinygrad_nn", "tinygrad_nn compiled")  # every table's order
 
 
 class Skip(Exception):

@@ -123,6 +123,8 @@ def targets(figs: dict, skips: dict, memory: dict | None) -> str:
         add(f"{key}: compiled ÷ numpy_fused", key, ours, "numpy_fused", "reported")
     add("A: eager ÷ torch eager (samples/s)", "A", eager, "torch", ">= 1.5x")
     add("C: eager ÷ torch eager (µs/op)", "C", eager, "torch", "<= 0.6x")
+    add("C: plain_engine ÷ torch eager (a featureless engine)", "C", "plain_engine", "torch",
+        "reported")
     if memory is not None:
         for name, goal in ((ours, "< 64 KiB"), (eager, "> 300 KiB (the issue's figure)")):
             if name in memory["memory"]:
