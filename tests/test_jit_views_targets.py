@@ -1,6 +1,7 @@
 """More replays that once differed from eager silently (a second review): a value read
 only through a view deferred as if only results needed it, Python reading class
-targets or .data after the optimizer's step, a scheduler stepped inside the step."""
+targets or .data after the optimizer's step, a scheduler stepped inside the step; class
+and binary targets, which are now checked and used by ops."""
 
 import numpy as np
 import pytest
@@ -166,3 +167,57 @@ def test_indexing_by_a_mask_of_the_steps_values_is_refused():
     h = tg.compile(lambda x: tg.where(x > 0, x, 0).sum())  # the replayable form
     for v in ([1.0, -2.0, 3.0], [-1.0, 2.0, 5.0]):
         assert float(h(tg.Tensor(v)).data) == sum(a for a in v if a > 0)
+
+
+BINARY = {
+    "bce": lambda z, y: F.binary_cross_entropy(z.sigmoid(), y),
+    "bce_weighted_sum": lambda z, y: F.binary_cross_entropy(
+        z.sigmoid(), y, weight=np.array([1.0, 2.0, 0.5, 3.0], np.float32), reduction="sum"),
+    "bce_with_logits": F.binary_cross_entropy_with_logits,
+    "bce_with_logits_pos_weight": lambda z, y: F.binary_cross_entropy_with_logits(
+        z, y, pos_weight=np.array([2.0, 1.0, 0.5, 3.0], np.float32)),
+}
+
+
+@pytest.mark.parametrize("loss", sorted(BINARY))
+def test_binary_targets_replay_each_calls_targets(loss):
+    """Tensor targets of the BCE losses enter their ops (they were read as .data and
+    refused)."""
+    eager, comp = classifier_step(BINARY[loss]), tg.compile(classifier_step(BINARY[loss]))
+    rng = np.random.default_rng(2)
+    for _ in range(12):
+        x = rng.standard_normal((6, 5)).astype(np.float32)
+        y = rng.uniform(0, 1, (6, 4)).astype(np.float32)
+        le, lc = eager(tg.tensor(x), tg.tensor(y)), comp(tg.tensor(x), tg.tensor(y))
+        np.testing.assert_allclose(lc.data, le.data, rtol=1e-6)
+    assert comp.traces == 1
+
+
+def test_a_replay_checks_binary_cross_entropys_input_range():
+    step = classifier_step(lambda z, y: F.binary_cross_entropy(z.sigmoid() * y, y))
+    comp_step = tg.compile(step)
+    x = tg.tensor(np.ones((6, 5), np.float32))
+    comp_step(x, tg.tensor(np.ones((6, 4), np.float32)))
+    with pytest.raises(RuntimeError, match="between 0 and 1"):  # a step: at the call
+        comp_step(x, tg.tensor(np.full((6, 4), 3.0, np.float32)))
+    comp = tg.compile(lambda p, y: F.binary_cross_entropy(p, y))
+    y = tg.tensor(np.ones(3, np.float32))
+    comp(tg.tensor(np.full(3, 0.5, np.float32)), y)
+    with pytest.raises(RuntimeError, match="between 0 and 1"):  # when the value is made
+        comp(tg.tensor(np.array([0.5, 1.5, 0.2], np.float32)), y).numpy()
+
+
+@pytest.mark.parametrize("logits", [False, True])
+def test_binary_cross_entropys_target_gradient_is_torchs(logits):
+    torch = pytest.importorskip("torch")
+    x0 = np.array([0.3, 0.6, 0.9, 0.05])
+    t0 = np.array([0.0, 1.0, 0.25, 0.7])
+    f = F.binary_cross_entropy_with_logits if logits else F.binary_cross_entropy
+    tf = (torch.nn.functional.binary_cross_entropy_with_logits if logits else
+          torch.nn.functional.binary_cross_entropy)
+    x, t = tg.tensor(x0, requires_grad=True), tg.tensor(t0, requires_grad=True)
+    f(x, t).backward()
+    tx, tt = torch.tensor(x0, requires_grad=True), torch.tensor(t0, requires_grad=True)
+    tf(tx, tt).backward()
+    np.testing.assert_allclose(t.grad.data, tt.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-12)

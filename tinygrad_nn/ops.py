@@ -343,20 +343,34 @@ class LogSigmoid(Function):
 
 class BinaryCrossEntropy(Function):
     """−(t·log x + (1−t)·log(1−x)) per element for probabilities x, each log clamped to
-    >= −100, as PyTorch; backward is PyTorch's grad·(x − t) / max(x(1−x), 1e-12). The
-    target is a constant (no gradient)."""
+    >= −100, as PyTorch; x's gradient is PyTorch's grad·(x − t) / max(x(1−x), 1e-12),
+    the target's grad·(log(1−x) − log x). The range check is part of the op, so a
+    compiled step checks every call's input."""
 
     def forward(self, x, t):
-        self.x, self.t = x, t
+        if x.size and (np.any(x < 0) or np.any(x > 1) or np.any(np.isnan(x))):
+            raise RuntimeError("binary_cross_entropy: all elements of input should be "
+                               "between 0 and 1")
         with np.errstate(divide="ignore"):
             log_x = np.maximum(np.log(x), -100)
             log_1mx = np.maximum(np.log1p(-x), -100)
+        nx, nt = self.needs
+        if nx:
+            self.x, self.t = x, t
+        if nt:
+            self.log_x, self.log_1mx = log_x, log_1mx
         return ((t - 1) * log_1mx - t * log_x).astype(x.dtype, copy=False)
 
     def backward(self, g):
-        x, t = self.x, self.t
-        denom = np.maximum((1 - x) * x, 1e-12)
-        return ((g * (x - t) / denom).astype(x.dtype, copy=False), None)
+        nx, nt = self.needs
+        gx = gt = None
+        if nx:
+            x, t = self.x, self.t
+            denom = np.maximum((1 - x) * x, 1e-12)
+            gx = (g * (x - t) / denom).astype(x.dtype, copy=False)
+        if nt:
+            gt = (g * (self.log_1mx - self.log_x)).astype(g.dtype, copy=False)
+        return gx, gt
 
 
 class Tanh(Function):

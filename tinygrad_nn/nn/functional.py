@@ -323,11 +323,7 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None,
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction("binary_cross_entropy", reduction)
     output, target = _pair("binary_cross_entropy", input, target)
-    x = output.data
-    if x.size and (np.any(x < 0) or np.any(x > 1) or np.any(np.isnan(x))):
-        raise RuntimeError("binary_cross_entropy: all elements of input should be between "
-                           "0 and 1")
-    loss = _tensor.binary_cross_entropy(output, target.data)
+    loss = _tensor.binary_cross_entropy(output, target)  # it checks 0 <= input <= 1
     if weight is not None:
         loss = loss * np.broadcast_to(_constant_like(weight, output), loss.shape)
     return _reduce("binary_cross_entropy", loss, reduction)
@@ -341,7 +337,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = N
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction("binary_cross_entropy_with_logits", reduction)
     output, target = _pair("binary_cross_entropy_with_logits", input, target)
-    t = target.data
+    t = target if target.dtype == output.dtype else target.to(output.dtype)
     log_sig = _tensor.logsigmoid(output)
     if pos_weight is not None:
         log_sig = log_sig * ((_constant_like(pos_weight, output) - 1) * t + 1)
