@@ -388,14 +388,24 @@ class _Write(_Instr):
 
     def build(self, plan: Plan) -> Callable:
         dst, src, copyto = plan.buf[self.target], plan.buf[self.src], np.copyto
+        # a gradient the plan stored (clip_grad_norm_ scales it): when the store gave .grad
+        # a new array (someone kept last call's), the write must reach that array too
+        grads = [(plan.stored_grads[v], plan.buf[v]) for v in self.writes
+                 if v in plan.stored_grads]
         t = self.target.ref if self.target.kind == "live" else None
-        if t is None:
+        if t is None and not grads:
             return lambda: copyto(dst, src, casting="same_kind")
-        vc = t._vc
+        vc = t._vc if t is not None else None
 
         def write() -> None:
             copyto(dst, src, casting="same_kind")
-            vc[0] += 1
+            if vc is not None:
+                vc[0] += 1
+            for slot, buf in grads:
+                held = slot[0]
+                if held._data is not buf:
+                    copyto(held._data, buf)
+                held._vc[0] += 1
         return write
 
 
@@ -497,7 +507,11 @@ class _Accumulate(_Instr):
             return self._build_lazy(plan)
         buf, copyto, empty_like = plan.buf[self.grad], np.copyto, np.empty_like
         read = bool(self.grad.readers)  # the plan's own calls (or the results) read buf
-        slot = [_wrap(buf), 0]  # .grad's tensor; its array's references when only we hold it
+        # .grad's tensor, and its array's references when only we hold it. When the plan
+        # reads buf at later calls, .grad gets an array of its own: the plan's rewriting
+        # buf must not change a .grad someone kept from an earlier call
+        slot = [_wrap(empty_like(buf) if read else buf), 0]
+        plan.stored_grads[self.grad] = slot  # a later in-place write reaches .grad's array
         getrefcount = sys.getrefcount
 
         def store() -> None:
@@ -1489,6 +1503,7 @@ class Plan:
         buf: dict = {}
         self.buf = buf
         self.lazies: list = []
+        self.stored_grads: dict = {}  # a gradient's value -> its store's slot (_Accumulate)
         for v in self.vals:
             if v.kind == "live":
                 buf[v] = v.ref._data
