@@ -937,6 +937,7 @@ class _Tracer:
         self.keep: list = []      # the arrays behind `vals`, kept alive
         self.fresh: dict = {}     # id(array) -> array of constants made inside fn
         self.program: list = []
+        self.grad_loads: set = set()  # values read from a .grad the plan does not store
         self.forward_of: dict = {}  # id(Function) -> _Forward
         self.bases: dict = {}     # view _Val -> the values it is a view of
         self.grad_of: dict = {}   # id(a .grad read while tracing) -> (its tensor, the .grad)
@@ -977,6 +978,7 @@ class _Tracer:
         if owner is not None:  # read at this point of each call, where it is then
             load = _Val("tmp", arr)
             self.all_vals.append(load)
+            self.grad_loads.add(load)  # a copy: a write to it would not reach .grad
             self.emit(_LoadGrad(self.leaf(owner), load))
             return load
         if v is not None:
@@ -1145,6 +1147,11 @@ class _Tracer:
         tv, src = self.val(target), self.val(result)
         changed = self._and_bases(tv)  # a write through a view changes what it views
         for v in changed:
+            if v.kind == "dyngrad" or v in self.grad_loads:  # a view of such a .grad
+                _refuse(f"{self.name} changes a .grad of shape {v.shape} in place through a "
+                        f"view of shape {tv.shape}, and the plan does not store that .grad "
+                        f"itself (a gradient from before the call, or added to without "
+                        f"zero_grad() first); not supported")
             if v.kind == "arg":
                 _refuse(f"{self.name} changes its argument of shape {v.shape} in place; "
                         f"the plan copies arguments in, so the change would be lost. Change "
