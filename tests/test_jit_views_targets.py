@@ -3,6 +3,8 @@ only through a view deferred as if only results needed it, Python reading class
 targets or .data after the optimizer's step, a scheduler stepped inside the step; class
 and binary targets, which are now checked and used by ops."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -221,3 +223,79 @@ def test_binary_cross_entropys_target_gradient_is_torchs(logits):
     tf(tx, tt).backward()
     np.testing.assert_allclose(t.grad.data, tt.grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+def test_spatial_class_losses_on_permuted_logits_replay(loss):
+    """(N, C, d1, d2) logits made by an element-wise op on a permuted view are laid out
+    permuted; the loss's transpose+reshape of them is a view in eager but was a copy on
+    the plan's C-ordered buffers, made once: later calls read the first call's values
+    (or uninitialised memory; losses like 2.4e7). Buffers now keep the trace's layout,
+    and a view that would be a copy is refused."""
+    def make():
+        tg.manual_seed(0)
+        m = nn.Linear(5, 4)
+        b = tg.tensor(np.zeros((1, 4, 1, 1), np.float32), requires_grad=True)
+        opt = optim.SGD([*m.parameters(), b], lr=0.1, momentum=0.9)
+
+        def step(x, y):
+            opt.zero_grad()
+            z = m(x).permute(0, 3, 1, 2) + b
+            e = (F.cross_entropy(z, y) if loss == "cross_entropy" else
+                 F.nll_loss(F.log_softmax(z, dim=1), y))
+            e.backward()
+            opt.step()
+            return e
+        return m, step
+    (me, se), (mc, sc) = make(), make()
+    sc = tg.compile(sc)
+    rng = np.random.default_rng(0)
+    for _ in range(8):
+        x = tg.tensor(rng.standard_normal((2, 3, 3, 5)).astype(np.float32))
+        y = tg.tensor(rng.integers(0, 4, (2, 3, 3)))
+        np.testing.assert_allclose(sc(x, y).numpy(), se(x, y).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(mc.weight.data, me.weight.data, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("as_tensor", [False, True])
+def test_a_class_weight_argument_of_another_dtype_is_cast_each_call(as_tensor):
+    """A float64 weight for float32 logits was cast by NumPy, outside the ops, so the
+    plan kept the first call's weight."""
+    tg.manual_seed(0)
+    m = nn.Linear(5, 4)
+    f = tg.compile(lambda x, y, w: F.cross_entropy(m(x), y, weight=w, label_smoothing=0.1))
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        x = tg.tensor(rng.standard_normal((6, 5)).astype(np.float32))
+        y = tg.tensor(rng.integers(0, 4, 6))
+        w = rng.uniform(0.5, 2.0, 4)
+        w = tg.tensor(w) if as_tensor else w
+        np.testing.assert_allclose(f(x, y, w).numpy(),
+                                   F.cross_entropy(m(x), y, weight=w, label_smoothing=0.1).numpy(),
+                                   rtol=1e-6)
+
+
+def test_every_target_ignored_gives_no_gradient_as_torch():
+    torch = pytest.importorskip("torch")
+    x0 = np.random.default_rng(1).standard_normal((3, 4))
+    x = tg.tensor(x0, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the NaN loss of nothing counted
+        F.cross_entropy(x, np.array([1, 1, 1]), ignore_index=1).backward()
+    tx = torch.tensor(x0, requires_grad=True)
+    torch.nn.functional.cross_entropy(tx, torch.tensor([1, 1, 1]), ignore_index=1).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_fit_refuses_fractional_class_labels(compiled):
+    from tinygrad_nn.train import fit
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1, (16, 8)).astype(np.float32)
+    y = rng.integers(0, 3, 16).astype(np.float64)
+    y[3] = 1.5
+    tg.manual_seed(0)
+    m = nn.Sequential(nn.Linear(8, 3))
+    with pytest.raises(TypeError, match="cross_entropy: target must hold integer"):
+        fit(m, optim.SGD(m.parameters(), lr=0.1), (X, y), epochs=1, batch_size=4,
+            loss="cross_entropy", num_classes=3, progress=False, compile=compiled)

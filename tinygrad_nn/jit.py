@@ -181,16 +181,36 @@ class _Val:
     buffers, made once: `ref` = (maker, base vals)), "dyngrad" (a `.grad` whose state
     the plan does not own: read where it is)."""
 
-    __slots__ = ("kind", "shape", "dtype", "ref", "writes", "readers")
+    __slots__ = ("kind", "shape", "dtype", "ref", "writes", "readers", "order")
 
     def __init__(self, kind: str, arr: np.ndarray, ref: Any = None) -> None:
         self.kind, self.ref = kind, ref
         self.shape, self.dtype = arr.shape, arr.dtype
+        self.order = _axis_order(arr)  # the buffer is laid out as the trace's array was
         self.writes: list = []   # positions of instructions that change it in place
         self.readers: list = []  # instructions that read it
 
     def __repr__(self) -> str:
         return f"<{self.kind} {self.shape} {self.dtype}>"
+
+
+def _axis_order(arr: np.ndarray) -> tuple | None:
+    """None for a C-ordered array; else, for a dense array in another axis order (an
+    element-wise result of a permuted view), its axes from the largest stride down. A
+    buffer in the same order keeps reshapes of it views, as they were in the trace."""
+    if arr.flags.c_contiguous or arr.ndim < 2:
+        return None
+    order = tuple(sorted(range(arr.ndim), key=lambda i: -arr.strides[i]))
+    dense = np.transpose(arr, order)
+    return order if dense.flags.c_contiguous else None
+
+
+def _empty(v: _Val) -> np.ndarray:
+    """A buffer for `v`, in the axis order of its trace array."""
+    if v.order is None:
+        return np.empty(v.shape, v.dtype)
+    dense = np.empty([v.shape[i] for i in v.order], v.dtype)
+    return dense.transpose(np.argsort(v.order))
 
 
 def _refuse(what: str) -> None:
@@ -1109,19 +1129,14 @@ class _Tracer:
                     f"branching on it). Return the tensor instead and call .{what} outside "
                     f"the compiled function")
 
-    def on_python_read(self, x: Any, what: str) -> None:
-        """Python (no op) reads the values of `x`, a tensor or an array (a loss's class
-        targets turned into indices): refused when they are the step's (an argument, or
-        computed in it), as a plan would keep the values of the trace."""
-        if isinstance(x, Tensor):
-            self.on_read(x, what)
-            return
-        v = self.vals.get(id(x)) if isinstance(x, np.ndarray) else None
+    def on_python_read(self, x: Any, what: str, hint: str) -> None:
+        """Python (no op) reads the values of `x`, a tensor or an array: refused when they
+        are the step's (an argument, or computed in it), as a plan would keep the values
+        of the trace. `hint` says what replays instead."""
+        v = self.vals.get(id(_array_of(x))) if isinstance(x, (Tensor, np.ndarray)) else None
         if v is not None and v.kind != "const":
-            _refuse(f"{self.name}: {what} reads the values of an array of shape {x.shape} "
-                    f"in Python; a plan cannot replay that. Index the log-probabilities instead "
-                    f"(-logp[np.arange(n), y].mean() replays), or call it outside the "
-                    f"compiled function")
+            _refuse(f"{self.name}: {what} reads the values of an array of shape {v.shape} "
+                    f"in Python; a plan cannot replay that ({hint})")
 
     def on_copy(self, source: Any, arr: np.ndarray) -> None:
         self.event()
@@ -1517,7 +1532,7 @@ class Plan:
             elif v.kind == "const":
                 buf[v] = v.ref
             elif v.kind in ("tmp", "arg", "dyngrad"):
-                buf[v] = np.empty(v.shape, v.dtype)
+                buf[v] = _empty(v)
         self.arg_copies = [(v.ref, buf[v]) for v in self.vals if v.kind == "arg"]
         self.restores = [(buf[v], np.array(v.ref, copy=True) if isinstance(v.ref, np.ndarray)
                           else None) for v in self.restore]
@@ -1620,8 +1635,9 @@ class Plan:
         buf = self.buf
         if isinstance(instr, _Forward) and instr.out.kind == "view":
             fn = instr.cell[0] = instr.make_fn()
-            view = fn.forward(*_arrays(self, instr.ins), **instr.bound_attrs(self))
-            self._check_view(view, instr.out)
+            ins = _arrays(self, instr.ins)
+            view = fn.forward(*ins, **instr.bound_attrs(self))
+            self._check_view(view, instr.out, ins)
             buf[instr.out] = view
         if isinstance(instr, _Backward):
             views = [o for o, a in zip(instr.outs, instr.alias)
@@ -1634,12 +1650,15 @@ class Plan:
                 results = fn.backward(buf[instr.g])
                 for o, r in zip(instr.outs, results):
                     if o in views:
-                        self._check_view(r, o)
+                        self._check_view(r, o, [buf[instr.g]])
                         buf[o] = r
 
-    def _check_view(self, view: Any, v: _Val) -> None:
+    def _check_view(self, view: Any, v: _Val, bases: list) -> None:
+        """A view made once on the buffers must share their memory (a reshape that copies
+        would freeze the first call's values)."""
         if not isinstance(view, np.ndarray) or view.shape != v.shape or view.dtype != v.dtype \
-                or view.base is None:
+                or view.base is None or not any(isinstance(b, np.ndarray) and
+                                                np.shares_memory(view, b) for b in bases):
             _refuse(f"{self.name}: a view of shape {v.shape} could not be made on the plan's "
                     f"buffers; not supported")
 

@@ -947,8 +947,10 @@ class NLLLoss(Function):
             return np.asarray(losses.sum()) / self.total_weight
 
     def backward(self, g):
-        if self.reduction == "mean":
-            g = g / self.total_weight
         out = np.zeros(self.shape, dtype=g.dtype)
+        if self.reduction == "mean":
+            if self.total_weight == 0:  # every target ignored: no gradient (as PyTorch)
+                return out, None
+            g = g / self.total_weight
         out[np.arange(len(self.safe)), self.safe] = -g * self.wt  # each row's one place
         return out, None

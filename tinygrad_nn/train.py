@@ -125,13 +125,13 @@ def _loss_fn(loss: Any, num_classes: int) -> Callable:
 
 def _loss_target(loss: Any, num_classes: int) -> Callable | None:
     """For a named loss: labels -> the tensor its loss compares with (a one-hot target,
-    or the labels as int64), made outside a compiled step so that it is the step's input. None for
+    or the labels), made outside a compiled step so that it is the step's input. None for
     a loss function (which may do anything with the labels): that step runs eagerly."""
     if loss in ("squared_error", "mse"):
         off, on = (0.01, 0.99) if loss == "squared_error" else (0.0, 1.0)
         return lambda y, dtype: Tensor(one_hot(y, num_classes, off, on), dtype=dtype)
     if loss == "cross_entropy":  # the labels themselves, as an int64 tensor
-        return lambda y, dtype: _tensor.tensor(np.asarray(y, dtype=np.int64))
+        return lambda y, dtype: _tensor.tensor(np.asarray(y))  # cross_entropy checks them
     return None
 
 

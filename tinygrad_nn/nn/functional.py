@@ -63,7 +63,8 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
     """Class indices of shape (...) -> int64 rows of shape (..., num_classes) with a 1 at
     each index (as PyTorch; num_classes=-1 takes the largest index + 1). No gradient."""
     if num_classes == -1 and autograd.tracer is not None:  # the shape depends on values
-        autograd.tracer.on_python_read(tensor, "one_hot without num_classes")
+        autograd.tracer.on_python_read(tensor, "one_hot without num_classes",
+                                       "pass num_classes")
     t = tensor if isinstance(tensor, Tensor) else np.asarray(tensor)
     return _apply(ops.OneHot, (t,), num_classes=num_classes)
 
@@ -147,9 +148,19 @@ def mse_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any =
 
 def _constant_like(value: Any, like: Tensor) -> np.ndarray:
     """A weight or target given as a Tensor, array or number -> an array of `like`'s dtype
-    (a constant of the loss: no gradient flows into it)."""
-    arr = value.data if isinstance(value, Tensor) else np.asarray(value)
-    return arr.astype(like.dtype, copy=False)
+    (a constant of the loss: no gradient flows into it). A cast is an op, so that a
+    compiled step given the weight as an argument casts each call's."""
+    if isinstance(value, Tensor):
+        t = value
+    else:
+        arr = np.asarray(value)
+        if arr.dtype == like.dtype:
+            return arr
+        t = _wrap(arr)
+    if t.dtype == like.dtype:
+        return t._data
+    with autograd.no_grad():
+        return t.to(like.dtype)._data
 
 
 def _weighted(op: str, errors: Tensor, weight: Any, reduction: str) -> Tensor:
