@@ -299,3 +299,34 @@ def test_fit_refuses_fractional_class_labels(compiled):
     with pytest.raises(TypeError, match="cross_entropy: target must hold integer"):
         fit(m, optim.SGD(m.parameters(), lr=0.1), (X, y), epochs=1, batch_size=4,
             loss="cross_entropy", num_classes=3, progress=False, compile=compiled)
+
+
+WEIGHTED = {
+    "bce": lambda x, t, w: F.binary_cross_entropy(x.sigmoid(), t, weight=w),
+    "bce_logits": lambda x, t, w: F.binary_cross_entropy_with_logits(x, t, weight=w),
+    "bce_logits_pos_weight": lambda x, t, w: F.binary_cross_entropy_with_logits(
+        x, t, pos_weight=w),
+    "mse_mean": lambda x, t, w: F.mse_loss(x, t, weight=w.reshape(1, 3) * np.ones((6, 1),
+                                                                       np.float32)),
+    "l1_mean": lambda x, t, w: F.l1_loss(x, t, weight=w.reshape(1, 3) * np.ones((6, 1),
+                                                                      np.float32)),
+}
+
+
+@pytest.mark.parametrize("kind", ["ndarray32", "ndarray64", "tensor32"])
+@pytest.mark.parametrize("loss", sorted(WEIGHTED))
+def test_loss_weights_given_as_arguments_are_each_calls(loss, kind):
+    """Weights were used through NumPy (broadcast_to, w.sum(), w − 1), outside the ops, so
+    a plan kept the first call's (losses off by up to 0.5)."""
+    f = WEIGHTED[loss]
+    c = tg.compile(f)
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        x = tg.tensor(rng.standard_normal((6, 3)).astype(np.float32))
+        t = tg.tensor(rng.uniform(0, 1, (6, 3)).astype(np.float32))
+        w = rng.uniform(0.1, 3.0, 3)
+        w = tg.tensor(w.astype(np.float32)) if kind == "tensor32" else \
+            w.astype(np.float32 if kind == "ndarray32" else np.float64)
+        if kind != "tensor32" and loss.startswith(("mse", "l1")):
+            w = tg.tensor(w)  # reshape needs a tensor; the values still change per call
+        np.testing.assert_allclose(c(x, t, w).numpy(), f(x, t, w).numpy(), rtol=1e-6)

@@ -170,3 +170,16 @@ def test_frozen_parameters_are_accepted_and_skipped():
     (a * 3).sum().backward()
     opt.step()
     assert a.data[0] == -0.5 and frozen.data[0] == 2.0
+
+
+def test_sgd_updates_an_unaligned_weight():
+    """BLAS's axpy works on a copy of an unaligned array; such weights keep NumPy's update
+    (the weight did not move, silently)."""
+    arr = np.frombuffer(bytearray(4 * 5000 + 1), np.float32, offset=1, count=5000)
+    assert not arr.flags.aligned
+    p = Tensor(np.zeros(5000, np.float32), requires_grad=True)
+    p.data = arr
+    opt = optim.SGD([p], lr=0.5)
+    p.grad = Tensor(np.ones(5000, np.float32))
+    opt.step()
+    np.testing.assert_array_equal(p.data, np.full(5000, -0.5, np.float32))

@@ -146,21 +146,24 @@ def mse_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any =
     return _reduce("mse_loss", (output - target) ** 2, reduction)
 
 
-def _constant_like(value: Any, like: Tensor) -> np.ndarray:
-    """A weight or target given as a Tensor, array or number -> an array of `like`'s dtype
-    (a constant of the loss: no gradient flows into it). A cast is an op, so that a
-    compiled step given the weight as an argument casts each call's."""
-    if isinstance(value, Tensor):
-        t = value
-    else:
-        arr = np.asarray(value)
-        if arr.dtype == like.dtype:
-            return arr
-        t = _wrap(arr)
+def _constant_like(value: Any, like: Tensor) -> Tensor:
+    """A weight given as a Tensor, array or number -> a tensor of `like`'s dtype that no
+    gradient flows into. The cast and every use are ops, so that a compiled step given the
+    weight as an argument uses each call's."""
+    t = value.detach() if isinstance(value, Tensor) else _wrap(np.asarray(value))
     if t.dtype == like.dtype:
-        return t._data
+        return t
     with autograd.no_grad():
-        return t.to(like.dtype)._data
+        return t.to(like.dtype)
+
+
+def _times_weight(op: str, loss: Tensor, weight: Any) -> Tensor:
+    """Element-wise losses times a weight that broadcasts to their shape."""
+    w = _constant_like(weight, loss)
+    if np.broadcast_shapes(w.shape, loss.shape) != loss.shape:
+        raise ShapeError(f"{op}: a weight of shape {w.shape} does not broadcast to the "
+                         f"loss's shape {loss.shape}")
+    return loss * w
 
 
 def _weighted(op: str, errors: Tensor, weight: Any, reduction: str) -> Tensor:
@@ -235,8 +238,8 @@ def _nll_rows(op: str, logp: Tensor, t: Tensor, weight: Any, ignore_index: int,
     if w is not None and w.shape != (logp.shape[1],):
         raise ShapeError(f"{op}: weight must have one entry per class ({logp.shape[1]}), "
                          f"got shape {w.shape}")
-    losses = _apply(ops.NLLLoss, (logp, t.reshape(-1)), weight=w, ignore_index=ignore_index,
-                    reduction=reduction)
+    losses = _apply(ops.NLLLoss, (logp, t.reshape(-1)), weight=None if w is None else w._data,
+                    ignore_index=ignore_index, reduction=reduction)
     if reduction == "none" and out_shape != losses.shape:
         return losses.reshape(*out_shape)
     return losses
@@ -298,7 +301,7 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, size_average: 
     elif reduction == "sum":
         smooth = smooth.sum()
     else:
-        denom = keep.sum() if w is None else (_wrap(w)[where(kept, t, 0)] * keep).sum()
+        denom = keep.sum() if w is None else (w[where(kept, t, 0)] * keep).sum()
         smooth = smooth.sum() / denom
     return nll * (1 - label_smoothing) + smooth * (label_smoothing / n_classes)
 
@@ -317,8 +320,8 @@ def _cross_entropy_probs(input: Tensor, target: np.ndarray, weight: Any, reducti
         if w.shape != (n_classes,):
             raise ShapeError(f"cross_entropy: weight must have one entry per class "
                              f"({n_classes}), got shape {w.shape}")
-        p = p * w.reshape((n_classes,) + (1,) * (input.ndim - axis - 1))
-    terms = logp * p.astype(input.dtype, copy=False)
+        p = w.reshape((n_classes,) + (1,) * (input.ndim - axis - 1)) * p  # a tensor now
+    terms = logp * (p if isinstance(p, Tensor) else p.astype(input.dtype, copy=False))
     if reduction == "none":
         return -terms.sum(axis=axis)
     if reduction == "sum":
@@ -336,7 +339,7 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None,
     output, target = _pair("binary_cross_entropy", input, target)
     loss = _tensor.binary_cross_entropy(output, target)  # it checks 0 <= input <= 1
     if weight is not None:
-        loss = loss * np.broadcast_to(_constant_like(weight, output), loss.shape)
+        loss = _times_weight("binary_cross_entropy", loss, weight)
     return _reduce("binary_cross_entropy", loss, reduction)
 
 
@@ -354,5 +357,5 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = N
         log_sig = log_sig * ((_constant_like(pos_weight, output) - 1) * t + 1)
     loss = output * (1 - t) - log_sig
     if weight is not None:
-        loss = loss * np.broadcast_to(_constant_like(weight, output), loss.shape)
+        loss = _times_weight("binary_cross_entropy_with_logits", loss, weight)
     return _reduce("binary_cross_entropy_with_logits", loss, reduction)

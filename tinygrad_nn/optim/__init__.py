@@ -36,7 +36,8 @@ def _subtract_scaled(p: np.ndarray, lr: float, g: np.ndarray) -> None:
     size; 10 µs against 3 µs for the text's 100×784 weights here)."""
     axpy = _AXPY.get(p.dtype)
     if (axpy is not None and p.size >= 4096 and g.dtype == p.dtype and g.shape == p.shape
-            and p.flags.c_contiguous and p.flags.writeable and g.flags.c_contiguous):
+            and p.flags.c_contiguous and p.flags.writeable and p.flags.aligned
+            and g.flags.c_contiguous and g.flags.aligned):
         axpy(g.reshape(-1), p.reshape(-1), p.size, -lr)
     else:
         p -= lr * g
