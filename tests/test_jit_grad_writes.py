@@ -124,3 +124,21 @@ def test_a_write_through_a_view_of_an_accumulated_gradient_is_refused():
         return m[0].weight.sum()
     with pytest.raises(tg.CompileError, match="through a view"):
         tg.compile(step)(tg.ones(2, 5))
+
+
+def test_clip_grad_norm_of_mixed_dtypes_is_torchs():
+    """The norms were cast to the first gradient's dtype: a float64 norm of 1e20 beside
+    float32 gradients overflowed and every gradient became 0."""
+    torch = pytest.importorskip("torch")
+    a = tg.tensor(np.ones(3, np.float32), requires_grad=True)
+    b = tg.tensor(np.full(2, 1e20), requires_grad=True)
+    a.grad, b.grad = tg.tensor(np.ones(3, np.float32)), tg.tensor(np.full(2, 1e20))
+    n = clip_grad_norm_([a, b], 1.0)
+    ta = torch.ones(3, requires_grad=True)
+    tb = torch.full((2,), 1e20, dtype=torch.float64, requires_grad=True)
+    ta.grad, tb.grad = torch.ones(3), torch.full((2,), 1e20, dtype=torch.float64)
+    tn = torch.nn.utils.clip_grad_norm_([ta, tb], 1.0)
+    assert n.dtype == np.float64
+    np.testing.assert_allclose(n.numpy(), tn.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(b.grad.numpy(), tb.grad.numpy(), rtol=1e-12)

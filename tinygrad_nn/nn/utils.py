@@ -50,7 +50,8 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float,
     if not grads:
         return zeros((), dtype="float32")
     with no_grad():
-        norms = stack([_norm(g, norm_type).to(grads[0].dtype) for g in grads])
+        wide = np.result_type(*[g.dtype for g in grads])  # as torch.stack promotes
+        norms = stack([_norm(g, norm_type).to(wide) for g in grads])
         total = _norm(norms, norm_type)
         if error_if_nonfinite and not np.isfinite(total.numpy()):
             raise RuntimeError(f"The total norm of order {norm_type} for gradients from "
@@ -59,7 +60,7 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float,
                                f"anyway, set `error_if_nonfinite=False`")
         coef = (max_norm / (total + 1e-6)).clamp(max=1.0)
         for g in grads:
-            g.mul_(coef)
+            g.mul_(coef.to(g.dtype))
     return total
 
 
