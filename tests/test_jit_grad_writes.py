@@ -142,3 +142,35 @@ def test_clip_grad_norm_of_mixed_dtypes_is_torchs():
     np.testing.assert_allclose(n.numpy(), tn.numpy(), rtol=1e-12)
     np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=1e-6)
     np.testing.assert_allclose(b.grad.numpy(), tb.grad.numpy(), rtol=1e-12)
+
+
+def test_zero_grad_without_set_to_none_keeps_one_grad_tensor_as_eager():
+    """With zero_grad(set_to_none=False) eager zeroes the same .grad in place from the
+    second call; the plan, traced when .grad was None, gave a new tensor at every call,
+    so a .grad kept from an earlier call held old values. It now retraces once."""
+    def make():
+        tg.manual_seed(0)
+        m = nn.Linear(3, 2)
+        opt = optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+
+        def step(x, y):
+            opt.zero_grad(set_to_none=False)
+            loss = ((m(x) - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+        return m, step
+    (me, se), (mc, sc) = make(), make()
+    sc = tg.compile(sc)
+    rng = np.random.default_rng(0)
+    kept_e, kept_c = [], []
+    for _ in range(6):
+        x = tg.Tensor(rng.standard_normal((4, 3)).astype(np.float32))
+        y = tg.Tensor(rng.standard_normal((4, 2)).astype(np.float32))
+        np.testing.assert_allclose(sc(x, y).numpy(), se(x, y).numpy(), rtol=1e-6)
+        kept_e.append(me.weight.grad)
+        kept_c.append(mc.weight.grad)
+    assert all(g is kept_c[-1] for g in kept_c[1:]) and all(g is kept_e[-1] for g in kept_e)
+    for a, b in zip(kept_e, kept_c):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-6)
+    assert sc.traces == 2

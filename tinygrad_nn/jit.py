@@ -957,6 +957,7 @@ class _Tracer:
         self.keep: list = []      # the arrays behind `vals`, kept alive
         self.fresh: dict = {}     # id(array) -> array of constants made inside fn
         self.program: list = []
+        self.none_grads: list = []  # zero_grad(set_to_none=False) found their .grad None
         self.grad_loads: set = set()  # values read from a .grad the plan does not store
         self.forward_of: dict = {}  # id(Function) -> _Forward
         self.bases: dict = {}     # view _Val -> the values it is a view of
@@ -1325,6 +1326,11 @@ class _Tracer:
         self.emit(_SetGradNone(self.leaf(t)))
         self.grad_state[id(t)] = "none"
 
+    def on_zero_grad_of_none(self, p: Tensor) -> None:
+        """zero_grad(set_to_none=False) left `p.grad` None (there was none): a call where
+        it exists would zero it in place instead, so the plan retraces then."""
+        self.none_grads.append(p)
+
     def on_zero_grad(self, p: Tensor) -> None:
         self.event()
         self.emit(_ZeroGrad(self.leaf(p)))
@@ -1445,6 +1451,7 @@ class Plan:
         self.mode = tracer.mode
         self.bases = tracer.bases  # view value -> the values it is a view of
         self.optimizers = list(tracer.optimizers.values())
+        self.none_grads = tracer.none_grads
         self.output = self._output_spec(tracer, result)
         self.held: list = []  # the lazy results of the latest call
         self.signature: tuple | None = None  # the key of a call of tensors (make_entry)
@@ -1673,7 +1680,8 @@ class Plan:
         text's 16-8-2 step the replay is ~20% faster). Plans that read their arguments or
         restore constants, and results other than one tensor, keep to `run`."""
         self.signature, self.entry = key, None
-        if key is None or self.reads_args or self.restores or self.one_result is None:
+        if (key is None or self.reads_args or self.restores or self.one_result is None
+                or self.none_grads):
             return
         n = (len(key) - 2) // 3
         ns: dict = {"MISS": _MISS, "Tensor": Tensor, "Module": Module, "grad_mode":
@@ -1750,6 +1758,8 @@ class Plan:
         if Module.mode_changes != self.mode:
             return True
         if any(o.group_changes != n for o, n in self.optimizers):  # add_param_group
+            return True
+        if any(p.grad is not None for p in self.none_grads):  # zero_grad would zero it
             return True
         for t, arr, rg in self.bound:
             if t._requires_grad is not rg:

@@ -122,6 +122,8 @@ class Optimizer:
         for g in self.param_groups:
             for p in g["params"]:
                 if set_to_none or p.grad is None:
+                    if not set_to_none and autograd.tracer is not None:
+                        autograd.tracer.on_zero_grad_of_none(p)  # compile: retrace later
                     p.grad = None
                 else:
                     if autograd.tracer is not None:
