@@ -174,3 +174,34 @@ def test_zero_grad_without_set_to_none_keeps_one_grad_tensor_as_eager():
     for a, b in zip(kept_e, kept_c):
         np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-6)
     assert sc.traces == 2
+
+
+@pytest.mark.parametrize("base", ["number", "tensor"])
+def test_the_exponents_gradient_replays_when_the_base_needs_none(base):
+    """2 ** x: the kernel saw no gradient wanted for the base and made no call, so every
+    replay returned the exponent's gradient buffer uninitialised."""
+    def f(x):
+        b = 2.0 if base == "number" else tg.tensor(np.array(2.0))
+        (b ** x).sum().backward()
+        return x.grad
+    cf = tg.compile(f)
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        a = rng.standard_normal(3)
+        np.testing.assert_allclose(cf(tg.tensor(a, requires_grad=True)).numpy(),
+                                   f(tg.tensor(a, requires_grad=True)).numpy(), rtol=1e-12)
+
+
+def test_returning_a_grad_that_zero_grad_cleared_is_refused():
+    """The replay read it from .grad after the call, where it was None (AttributeError)."""
+    w = tg.tensor(np.ones(3), requires_grad=True)
+    opt = optim.SGD([w], lr=0.1)
+
+    def step(x):
+        (w * x).sum().backward()
+        g = w.grad
+        opt.step()
+        opt.zero_grad()
+        return g
+    with pytest.raises(tg.CompileError, match="clone"):
+        tg.compile(step)(tg.tensor(np.ones(3)))

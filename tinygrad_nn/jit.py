@@ -874,8 +874,8 @@ def _bw_elementwise(instr: _Backward, plan: Plan) -> Any:
             return NotImplemented
         return _wanted(mul, (g, b, ta), (g, a, tb))
     (ta,) = targets[:1]
-    if ta is None:
-        return None
+    if ta is None:  # the first input wants no gradient: the rest (2 ** x's) by the op's code
+        return None if all(t is None for t in targets) else NotImplemented
     one, zero = np.ones((), out.dtype), np.zeros((), out.dtype)  # cheaper operands than 1, 0
     if op is ops.Sigmoid:  # g·o·(1 − o)
         tmp = np.empty_like(ta)
@@ -1467,6 +1467,13 @@ class Plan:
                 return ("obj", obj)
             if v.kind == "arg" and tracer.args[v.ref] is obj:
                 return ("arg", v.ref)
+            if v.kind == "dyngrad":  # read from its tensor's .grad after the call
+                leaf = v.ref
+                t = leaf.tensor if leaf.k is None else tracer.args[leaf.k]
+                if _GRAD_SLOT.__get__(t, Tensor) is not obj:
+                    _refuse(f"{self.name} returns a .grad of shape {v.shape} that is no longer "
+                            f"its tensor's .grad when the call ends (zero_grad() cleared or "
+                            f"replaced it); return a clone() of it instead")
             v.readers.append(None)
             return ("val", v)
         if isinstance(obj, np.ndarray) and id(obj) in tracer.vals:
