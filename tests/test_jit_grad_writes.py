@@ -205,3 +205,16 @@ def test_returning_a_grad_that_zero_grad_cleared_is_refused():
         return g
     with pytest.raises(tg.CompileError, match="clone"):
         tg.compile(step)(tg.tensor(np.ones(3)))
+
+
+def test_setting_training_directly_retraces():
+    """`d.training = False` (not eval()) left the plan's train-mode Dropout in place."""
+    tg.manual_seed(0)
+    d = nn.Dropout(0.5)
+    f = tg.compile(lambda x: d(x) * 1)
+    x = tg.ones(8)
+    f(x)
+    f(x)
+    d.training = False
+    np.testing.assert_array_equal(f(x).numpy(), np.ones(8, np.float32))
+    assert f.traces == 2

@@ -67,6 +67,8 @@ class Module:
                 raise TypeError(f"cannot assign {type(value).__name__} to submodule {name!r} "
                                 f"of {type(self).__name__} (expected a Module or None)")
             self._modules[name] = None
+        elif name == "training" and value != self.__dict__.get("training"):
+            Module.mode_changes += 1  # `m.training = False` is a switch too (compile)
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
