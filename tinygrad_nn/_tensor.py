@@ -1436,14 +1436,10 @@ def logsigmoid(x: Tensor) -> Tensor:
     return _apply(ops.LogSigmoid, (_float_input(x),))
 
 
-def binary_cross_entropy(x: Tensor, target: Any) -> Tensor:
-    """Per-element binary cross entropy of probabilities `x` against `target` (a tensor
-    of x's shape, or an array; `nn.functional.binary_cross_entropy` reduces it)."""
-    if isinstance(target, Tensor):
-        t = target if target._data.dtype == x._data.dtype else target.to(x._data.dtype)
-    else:
-        t = np.asarray(target, dtype=x._data.dtype)
-    return _apply(ops.BinaryCrossEntropy, (x, t))
+def binary_cross_entropy(x: Tensor, target: Tensor) -> Tensor:
+    """Per-element binary cross entropy of probabilities `x` against `target`, a tensor
+    of x's shape and dtype (`nn.functional.binary_cross_entropy` checks and reduces)."""
+    return _apply(ops.BinaryCrossEntropy, (x, target))
 
 
 def maximum(a: Any, b: Any) -> Tensor:

@@ -157,6 +157,11 @@ def _constant_like(value: Any, like: Tensor) -> Tensor:
         return t.to(like.dtype)
 
 
+def _in_dtype_of(target: Tensor, output: Tensor) -> Tensor:
+    """A target tensor in the output's dtype, cast by an op (its gradient flows back)."""
+    return target if target.dtype == output.dtype else target.to(output.dtype)
+
+
 def _times_weight(op: str, loss: Tensor, weight: Any) -> Tensor:
     """Element-wise losses times a weight that broadcasts to their shape."""
     w = _constant_like(weight, loss)
@@ -281,8 +286,9 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, size_average: 
         raise TypeError(f"cross_entropy: input must be a Tensor, got {type(input).__name__}")
     raw = _target_array(target)  # its shape and dtype only: the values stay with the ops
     if raw.dtype.kind == "f" and raw.shape == input.shape and input.ndim >= 1:
-        return _cross_entropy_probs(input, raw if not isinstance(target, Tensor) else
-                                    target.data, weight, reduction, label_smoothing)
+        # these probabilities are used in NumPy: .data, so that compile refuses it
+        probs = target.data if isinstance(target, Tensor) else raw
+        return _cross_entropy_probs(input, probs, weight, reduction, label_smoothing)
     rows, out_shape = _classes_last("cross_entropy", input, raw.shape)
     n_classes = rows.shape[1]
     t = _class_indices("cross_entropy", target, n_classes, ignore_index)
@@ -337,7 +343,7 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None,
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction("binary_cross_entropy", reduction)
     output, target = _pair("binary_cross_entropy", input, target)
-    loss = _tensor.binary_cross_entropy(output, target)  # it checks 0 <= input <= 1
+    loss = _tensor.binary_cross_entropy(output, _in_dtype_of(target, output))  # checks 0..1
     if weight is not None:
         loss = _times_weight("binary_cross_entropy", loss, weight)
     return _reduce("binary_cross_entropy", loss, reduction)
@@ -351,7 +357,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = N
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction("binary_cross_entropy_with_logits", reduction)
     output, target = _pair("binary_cross_entropy_with_logits", input, target)
-    t = target if target.dtype == output.dtype else target.to(output.dtype)
+    t = _in_dtype_of(target, output)
     log_sig = _tensor.logsigmoid(output)
     if pos_weight is not None:
         log_sig = log_sig * ((_constant_like(pos_weight, output) - 1) * t + 1)
