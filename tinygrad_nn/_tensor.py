@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Iterator, Sequence
 from numbers import Number
-from types import MappingProxyType
 from typing import Any
 from weakref import ref as _weakref
 
@@ -230,10 +229,10 @@ def _apply(op: type, inputs: Sequence[Any], const: tuple | None = None, **attrs:
         for x in inputs:
             parents.append(_node(x) if isinstance(x, Tensor) else None)
         fn.parents = parents
-        fn.saved = _kept_versions(fn, inputs, out)
+        fn.saved = _kept_versions(fn, inputs, arrays, out) if fn.__dict__ else ()
         fn.seq = next_seq()
         fn.out_shape = y.shape
-        fn.attrs, fn.const, fn.hooks = attrs or _NO_ATTRS, const, None
+        fn.const, fn.hooks = const, None
         out._ctx = fn
         out._requires_grad = True
     if autograd.tracer is not None:
@@ -242,28 +241,27 @@ def _apply(op: type, inputs: Sequence[Any], const: tuple | None = None, **attrs:
 
 
 # One shared copy of each `needs` tuple (a few distinct ones: which inputs need a
-# gradient) and one empty attrs mapping, instead of new ones per op: fewer objects for
-# the cyclic garbage collector to count (each op of a chain of small ops left 7 new
-# container objects, now 2-4).
+# gradient), instead of new ones per op: fewer objects for the cyclic garbage collector
+# to count (each op of a chain of small ops left 7 new container objects, now 2-4).
 _NEEDS: dict = {}
-_NO_ATTRS = MappingProxyType({})
 
 
-def _kept_versions(fn: autograd.Function, inputs: Sequence[Any], out: Tensor) -> tuple:
-    """Each tensor whose array `fn` kept for its backward, as its version counter, its
-    version now and its position (-1: the output), in one flat tuple: backward checks
-    them (`Function.check_saved`). Only kept arrays count, so backward raises where
-    PyTorch does; a small op keeps one array or none, so the tuple is often empty."""
-    saved: tuple = ()
+def _kept_versions(fn: autograd.Function, inputs: Sequence[Any], arrays: list,
+                   out: Tensor) -> tuple:
+    """Each tensor whose array `fn` kept for its backward (found in `fn.__dict__`), as
+    (its version counter, its version now, its position; -1 for the output): backward
+    checks them (`Function.check_saved`). Only kept arrays count, so backward raises where
+    PyTorch does."""
+    saved = []
     for v in fn.__dict__.values():
         if v is out._data:
-            saved += out._vc, out._vc[0], -1
+            saved.append((out._vc, out._vc[0], -1))
             continue
-        for i, x in enumerate(inputs):
-            if isinstance(x, Tensor) and v is x._data:
-                saved += x._vc, x._vc[0], i
+        for i, a in enumerate(arrays):
+            if v is a and isinstance(inputs[i], Tensor):
+                saved.append((inputs[i]._vc, inputs[i]._vc[0], i))
                 break
-    return saved
+    return tuple(saved)
 
 
 def _share_version_if_view(out: Tensor, inputs: Sequence[Any], op: type, attrs: dict) -> None:
@@ -290,9 +288,12 @@ def _check_view(t: Tensor) -> None:
             f"its gradient would be wrong. Take the view again after the in-place op.")
 
 
+_make = object.__new__  # bound once: the attribute lookup costs as much as the call
+
+
 def _wrap(data: np.ndarray, requires_grad: bool = False) -> Tensor:
     """A leaf Tensor around an array we own (no copy, no checks)."""
-    t = object.__new__(Tensor)
+    t = _make(Tensor)
     t._data = data
     t.grad = None
     t._requires_grad = requires_grad
@@ -315,15 +316,6 @@ def _operands(name: str, values: Sequence[Any], floating: bool = False) -> tuple
     (PyTorch's promotion, see `_result_dtype`) where that casts no tensor that requires
     grad. `floating` ops (division, exp) turn integer results into float32. `const` is a
     Python-number operand as (position, value), which drawings fold into the op's label."""
-    if len(values) == 2:  # the common cases, decided at once (the inputs as they came)
-        a, b = values
-        if isinstance(a, Tensor):
-            dt = a._data.dtype
-            if isinstance(b, Tensor) and b._data.dtype == dt and (dt.kind == "f" or
-                                                                  not floating):
-                return values, None
-            if type(b) in (float, int) and dt.kind == "f":  # a float tensor and a number
-                return (a, b if name == "pow" else ops.constant(b, dt)), (1, b)
     out = list(values)
     dtypes, numbers, const = [], [], None
     for i, v in enumerate(values):
@@ -351,9 +343,17 @@ def _operands(name: str, values: Sequence[Any], floating: bool = False) -> tuple
     return out, const
 
 
-def _elementwise(op: type, name: str, *values: Any, floating: bool = False) -> Tensor:
-    """Apply an element-wise op after promoting its operands (see `_operands`)."""
-    inputs, const = _operands(name, values, floating)
+def _elementwise(op: type, name: str, a: Any, b: Any, floating: bool = False) -> Tensor:
+    """Apply a binary element-wise op after promoting its operands (see `_operands`)."""
+    dt = a._data.dtype if isinstance(a, Tensor) else None
+    # the common cases need no promotion: two float tensors of one dtype, or a float
+    # tensor and a Python number (a cached 0-d array of its dtype; exponents stay numbers)
+    if dt is not None and dt.kind == "f" and isinstance(b, Tensor) and b._data.dtype == dt:
+        inputs, const = (a, b), None
+    elif dt is not None and dt.kind == "f" and type(b) in (float, int):
+        inputs, const = (a, b if op is ops.Pow else ops.constant(b, dt)), (1, b)
+    else:
+        inputs, const = _operands(name, (a, b), floating)
     try:
         return _apply(op, inputs, const)
     except ValueError as e:
@@ -1387,11 +1387,8 @@ def _keep_saved_output(out: Tensor, self: Tensor) -> None:
     for key, value in list(fn.__dict__.items()):
         if value is arr:
             fn.__dict__[key] = self._data
-    saved = list(fn.saved)
-    for k in range(0, len(saved), 3):
-        if saved[k] is out._vc:
-            saved[k:k + 2] = self._vc, self._vc[0]
-    fn.saved = tuple(saved)
+    fn.saved = tuple((self._vc, self._vc[0], i) if counter is out._vc else (counter, v, i)
+                     for counter, v, i in fn.saved)
 
 
 def _write_back_to_base(view: Tensor, info: tuple) -> None:
@@ -1407,7 +1404,6 @@ def _write_back_to_base(view: Tensor, info: tuple) -> None:
     fn.parents = (_node(base), view._ctx)
     fn.seq = next_seq()
     fn.out_shape = base._data.shape
-    fn.attrs = {"idx": index}
     base._ctx, base._requires_grad = fn, True
 
 

@@ -143,16 +143,15 @@ class Function:
 
     The recorder sets, before `forward`, `needs` (which inputs need a gradient, so that
     forward saves only what backward will use, as PyTorch does) and, after it, `parents`
-    (the inputs' graph nodes), `seq`, `out_shape`, `attrs` and `saved` (the version of each
-    tensor whose array the op kept, checked before backward: a flat tuple, three items per
-    tensor, see `check_saved`). A Python-number
+    (the inputs' graph nodes), `seq`, `out_shape` and `saved` (the version of each tensor
+    whose array the op kept, checked before backward: see `check_saved`). A Python-number
     operand is kept in `const` as (position, value) for drawings. Saved arrays live in the
     instance `__dict__`; backward frees them and moves the links to `kept`, a skeleton
     `draw_graph` can still draw.
     """
 
     # the graph's structure lives in slots; saved arrays in `__dict__`, freed at once
-    __slots__ = ("parents", "kept", "seq", "out_shape", "attrs", "const", "info", "needs",
+    __slots__ = ("parents", "kept", "seq", "out_shape", "const", "info", "needs",
                  "saved", "hooks", "__dict__", "__weakref__")
     _leaf = False
     requires_grad = True  # a recorded op always leads back to something that needs grad
@@ -179,9 +178,7 @@ class Function:
         """Raise if an array this op kept for its gradient was changed in place after the
         op ran (its tensor's version counter moved on). `saved` lists only the arrays the
         op really kept, so the check raises where PyTorch's does and not elsewhere."""
-        saved = self.saved
-        for k in range(0, len(saved), 3):
-            counter, version, position = saved[k:k + 3]
+        for counter, version, position in self.saved:
             if counter[0] != version:
                 what = "its output" if position < 0 else f"its input {position}"
                 raise RuntimeError(
