@@ -229,7 +229,7 @@ def _apply(op: type, inputs: Sequence[Any], const: tuple | None = None, **attrs:
         for x in inputs:
             parents.append(_node(x) if isinstance(x, Tensor) else None)
         fn.parents = parents
-        fn.saved = _kept_versions(fn, inputs, arrays, out) if fn.__dict__ else ()
+        fn.saved = _kept_versions(fn, inputs, out) if fn.__dict__ else ()
         fn.seq = next_seq()
         fn.out_shape = y.shape
         fn.const, fn.hooks = const, None
@@ -246,22 +246,23 @@ def _apply(op: type, inputs: Sequence[Any], const: tuple | None = None, **attrs:
 _NEEDS: dict = {}
 
 
-def _kept_versions(fn: autograd.Function, inputs: Sequence[Any], arrays: list,
-                   out: Tensor) -> tuple:
-    """Each tensor whose array `fn` kept for its backward (found in `fn.__dict__`), as
-    (its version counter, its version now, its position; -1 for the output): backward
-    checks them (`Function.check_saved`). Only kept arrays count, so backward raises where
-    PyTorch does."""
-    saved = []
+def _kept_versions(fn: autograd.Function, inputs: Sequence[Any], out: Tensor) -> tuple:
+    """Each tensor (input or output) whose array `fn` kept for its backward (found among
+    the values in `fn.__dict__`), as (its version counter, its version now, its position;
+    -1 for the output): backward checks them (`Function.check_saved`). Only kept arrays
+    count, so backward raises where PyTorch does."""
+    saved = ()
     for v in fn.__dict__.values():
         if v is out._data:
-            saved.append((out._vc, out._vc[0], -1))
+            saved += ((out._vc, out._vc[0], -1),)
             continue
-        for i, a in enumerate(arrays):
-            if v is a and isinstance(inputs[i], Tensor):
-                saved.append((inputs[i]._vc, inputs[i]._vc[0], i))
+        i = 0  # (a counter: cheaper than enumerate for one or two inputs)
+        for x in inputs:
+            if isinstance(x, Tensor) and v is x._data:
+                saved += ((x._vc, x._vc[0], i),)
                 break
-    return tuple(saved)
+            i += 1
+    return saved
 
 
 def _share_version_if_view(out: Tensor, inputs: Sequence[Any], op: type, attrs: dict) -> None:

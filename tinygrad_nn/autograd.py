@@ -253,8 +253,9 @@ def run_backward(roots: Sequence[tuple], retain_graph: bool = False,
             raise RuntimeError(FREED_MESSAGE)
         if wanted is not None and id(fn) in wanted:
             wanted[id(fn)] = g
-        if fn.saved:  # it kept arrays of tensors: raise if one changed in place since
-            fn.check_saved()
+        for counter, version, _ in fn.saved:  # the tensors whose arrays it kept
+            if counter[0] != version:  # one was changed in place since: refuse
+                fn.check_saved()
         grads = fn.backward(g)
         if tracer is not None:
             tracer.on_vjp(fn, g, grads)  # compile records the chain rule step by step
