@@ -317,6 +317,15 @@ def _operands(name: str, values: Sequence[Any], floating: bool = False) -> tuple
     (PyTorch's promotion, see `_result_dtype`) where that casts no tensor that requires
     grad. `floating` ops (division, exp) turn integer results into float32. `const` is a
     Python-number operand as (position, value), which drawings fold into the op's label."""
+    if len(values) == 2 and isinstance(values[0], Tensor):
+        # the common cases need no promotion: two float tensors of one dtype, or a float
+        # tensor and a Python number (a cached 0-d array of its dtype; exponents stay numbers)
+        a, b = values
+        dt = a._data.dtype
+        if dt.kind == "f" and isinstance(b, Tensor) and b._data.dtype == dt:
+            return values, None
+        if dt.kind == "f" and type(b) in (float, int):
+            return (a, b if name == "pow" else ops.constant(b, dt)), (1, b)
     out = list(values)
     dtypes, numbers, const = [], [], None
     for i, v in enumerate(values):
@@ -346,15 +355,7 @@ def _operands(name: str, values: Sequence[Any], floating: bool = False) -> tuple
 
 def _elementwise(op: type, name: str, a: Any, b: Any, floating: bool = False) -> Tensor:
     """Apply a binary element-wise op after promoting its operands (see `_operands`)."""
-    dt = a._data.dtype if isinstance(a, Tensor) else None
-    # the common cases need no promotion: two float tensors of one dtype, or a float
-    # tensor and a Python number (a cached 0-d array of its dtype; exponents stay numbers)
-    if dt is not None and dt.kind == "f" and isinstance(b, Tensor) and b._data.dtype == dt:
-        inputs, const = (a, b), None
-    elif dt is not None and dt.kind == "f" and type(b) in (float, int):
-        inputs, const = (a, b if op is ops.Pow else ops.constant(b, dt)), (1, b)
-    else:
-        inputs, const = _operands(name, (a, b), floating)
+    inputs, const = _operands(name, (a, b), floating)
     try:
         return _apply(op, inputs, const)
     except ValueError as e:
