@@ -219,8 +219,8 @@ def _apply(op: type, inputs: Sequence[Any], const: tuple | None = None, **attrs:
     needs = tuple(needs) if record else (False,) * len(needs)
     fn.needs = _NEEDS.setdefault(needs, needs)  # forward saves only what's needed
     y = fn.forward(*arrays, **attrs)
-    if type(y) is not np.ndarray:  # a NumPy scalar (the sum of a 0-d array), a subclass
-        y = np.asarray(y)
+    if type(y) is not np.ndarray:  # a NumPy scalar (np.exp of a 0-d array), a subclass
+        y = _as_output_array(fn, y)
     out = _wrap(y)
     if y.base is not None:
         _share_version_if_view(out, inputs, op, attrs)
@@ -238,6 +238,17 @@ def _apply(op: type, inputs: Sequence[Any], const: tuple | None = None, **attrs:
     if autograd.tracer is not None:
         autograd.tracer.record(fn, inputs, attrs, out)
     return out
+
+
+def _as_output_array(fn: autograd.Function, y: Any) -> np.ndarray:
+    """A forward's non-ndarray result as an ndarray; where the op kept that very result
+    for its backward (exp of a 0-d array: a NumPy scalar), it keeps the array instead, so
+    an in-place change of the output is caught as for any other shape."""
+    arr = np.asarray(y)
+    for key, value in fn.__dict__.items():
+        if value is y:
+            fn.__dict__[key] = arr
+    return arr
 
 
 # One shared copy of each `needs` tuple (a few distinct ones: which inputs need a
@@ -737,8 +748,9 @@ class Tensor:
 
     def retain_grad(self) -> None:
         """Keep this non-leaf's gradient in `.grad` after backward (leaves always do)."""
-        if self._ctx is None:
-            return
+        if self._ctx is None or any(getattr(h, "retains_grad", False)
+                                    for h in self._ctx.hooks or ()):
+            return  # a leaf, or retained already: a second call changes nothing (as torch)
         me = _weakref(self)
 
         def keep(g: np.ndarray) -> np.ndarray:
@@ -1355,7 +1367,7 @@ def _inplace(self: Tensor, op: type, others: tuple, name: str, **attrs: Any) -> 
     if view is not None:  # a change through this view itself leaves its graph right
         base, index, _ = view
         self._base = (base, index, self._vc[0])
-    if record:
+    if record and out._ctx is not None:  # (an integer result has no graph: int.copy_(f))
         self._ctx, self._requires_grad = out._ctx, True
         _keep_saved_output(out, self)
         if view is not None:

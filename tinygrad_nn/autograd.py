@@ -196,12 +196,14 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     if grad.shape == shape:
         return grad
     extra = grad.ndim - len(shape)
-    if extra:
+    if extra > 0:
         grad = grad.sum(axis=tuple(range(extra)))
+    elif extra < 0:  # `a[i] = v` with v of shape (1, n) into n places: NumPy drops the 1s
+        grad = grad.reshape((1,) * -extra + grad.shape)
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
-    return grad
+    return np.asarray(grad)  # a sum to shape () gives a NumPy scalar
 
 
 # --------------------------------------------------------------------------- backward
