@@ -520,7 +520,7 @@ class Sum(Function):
         self.axes = _axes(dim, a.ndim, "sum")
         if dim is not None:
             self.info = self.axes
-        return np.sum(a, axis=self.axes, keepdims=keepdim)
+        return a.sum(self.axes, keepdims=keepdim)  # the method: np.sum adds ~1 µs of dispatch
 
     def backward(self, g):
         out = np.empty(self.shape, dtype=g.dtype)
@@ -535,7 +535,7 @@ class Mean(Function):
         if dim is not None:
             self.info = self.axes
         self.count = math.prod(a.shape[i] for i in self.axes)
-        total = np.sum(a, axis=self.axes, keepdims=keepdim)
+        total = a.sum(self.axes, keepdims=keepdim)
         if self.count == 0:  # the mean of nothing is NaN (as PyTorch), without a warning
             return np.full_like(total, np.nan)
         return np.asarray(total / constant(self.count, total.dtype))
