@@ -122,3 +122,34 @@ def test_a_zero_d_output_changed_in_place_is_refused_as_any_other(op, shape):
         y.mul_(3.0)
         with pytest.raises(RuntimeError, match="modified by an in-?place operation"):
             y.sum().backward()
+
+
+DTYPES = [np.bool_, np.uint8, np.int8, np.int32, np.int64, np.float16, np.float32, np.float64]
+
+
+@pytest.mark.parametrize("zero", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dims", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_zero_d_tensors_promote_as_a_lower_tier(dims, zero):
+    """PyTorch's promotion has three tiers: tensors with dimensions, 0-d tensors, numbers;
+    a 0-d float64 beside float32 [n] gave float64 (every tensor counted alike)."""
+    a, b = np.ones(3, dims), np.array(1, zero)
+    for op in (lambda x, y: x + y, lambda x, y: y * x, lambda x, y: y - x):
+        if dims is np.bool_ and zero is np.bool_:
+            continue  # torch refuses bool subtraction; + and * stay bool
+        try:
+            want = op(torch.tensor(a), torch.tensor(b)).dtype
+        except RuntimeError:
+            continue
+        got = op(tg.tensor(a), tg.tensor(b)).dtype
+        assert str(want) == f"torch.{got.name}", (dims, zero)
+
+
+def test_a_zero_d_operand_of_a_wider_float_gets_its_gradient_in_its_own_dtype():
+    for lib in (tg, torch):
+        a = lib.tensor(np.array([1.0, 2.0, 3.0], np.float32), requires_grad=True)
+        b = lib.tensor(np.array(2.0, np.float64), requires_grad=True)
+        y = a * b
+        assert str(y.dtype).endswith("float32")
+        y.sum().backward()
+        assert str(b.grad.dtype).endswith("float64") and str(a.grad.dtype).endswith("float32")
+        assert b.grad.item() == 6.0

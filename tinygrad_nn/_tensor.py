@@ -107,23 +107,37 @@ def _number_dtype(v: Any) -> np.dtype:
         _INT64 if isinstance(v, (int, np.integer)) else _FLOAT32
 
 
-def _result_dtype(dtypes: Sequence[np.dtype], numbers: Sequence[Any] = ()) -> np.dtype:
-    """The dtype of an op on tensors of `dtypes` and Python `numbers`, as PyTorch: the
-    highest category wins (bool < int < float); within it NumPy's promotion; a number
-    only raises the category (float → float32, int → int64), never the width."""
-    if not dtypes:  # numbers only, as where(mask, 1.0, 0.0): the highest number's dtype
-        dtypes = [max((_number_dtype(v) for v in numbers), key=_category)]
+def _promote(dtypes: Sequence[np.dtype]) -> np.dtype:
+    """The highest category wins (bool < int < float); within it NumPy's promotion."""
     if len(set(dtypes)) == 1:
-        dt = dtypes[0]
-    else:
-        top = max(_category(d) for d in dtypes)
-        dt = np.result_type(*(d for d in dtypes if _category(d) == top))
-    if dt.kind != "f":
-        for v in numbers:
-            nd = _number_dtype(v)
-            if _category(nd) > _category(dt):
-                dt = nd
-    return dt
+        return dtypes[0]
+    top = max(_category(d) for d in dtypes)
+    return np.result_type(*(d for d in dtypes if _category(d) == top))
+
+
+def _combine(higher: np.dtype | None, lower: np.dtype | None) -> np.dtype | None:
+    """PyTorch's rule between two tiers of operands: the lower tier changes the result
+    only by raising its category (bool → int, or anything → float)."""
+    if higher is None:
+        return lower
+    if lower is None or higher.kind == "f":
+        return higher
+    if higher.kind == "b" or lower.kind == "f":
+        return _promote([higher, lower])
+    return higher
+
+
+def _result_dtype(dtypes: Sequence[np.dtype], numbers: Sequence[Any] = (),
+                  zero_dim: Sequence[np.dtype] = ()) -> np.dtype:
+    """The dtype of an op on tensors of `dtypes`, 0-d tensors of `zero_dim` and Python
+    `numbers`, as PyTorch: three tiers, each promoted within itself (`_promote`), and a
+    lower tier only raising the category of a higher one (`_combine`): float32 [n] times
+    a 0-d float64 is float32, int32 [n] plus 2.5 is float32, int32 [n] plus a 0-d float64
+    is float64; a number is float32, int64 or bool."""
+    dims = _promote(dtypes) if dtypes else None
+    zero = _promote(zero_dim) if zero_dim else None
+    wrapped = max((_number_dtype(v) for v in numbers), key=_category) if numbers else None
+    return _combine(dims, _combine(zero, wrapped))
 
 
 def _to_array(data: Any, dtype: Any, op: str, floating: bool) -> np.ndarray:
@@ -338,29 +352,31 @@ def _operands(name: str, values: Sequence[Any], floating: bool = False) -> tuple
         if dt.kind == "f" and type(b) in (float, int):
             return (a, b if name == "pow" else ops.constant(b, dt)), (1, b)
     out = list(values)
-    dtypes, numbers, const = [], [], None
+    dtypes, zero_dim, numbers, const = [], [], [], None
     for i, v in enumerate(values):
         if isinstance(v, Tensor):
-            dtypes.append(v._data.dtype)
+            (zero_dim if v._data.ndim == 0 else dtypes).append(v._data.dtype)
         elif isinstance(v, _NUMBERS):
             numbers.append(v)
             const = (i, v)
         elif isinstance(v, (np.ndarray, list, tuple)):
             out[i] = _wrap(_to_array(v, None, name, floating=False))
-            dtypes.append(out[i]._data.dtype)
+            (zero_dim if out[i]._data.ndim == 0 else dtypes).append(out[i]._data.dtype)
         elif isinstance(v, Number):
             raise TypeError(f"{name}: unsupported number type {type(v).__name__}")
         else:
             raise TypeError(f"{name}: unsupported operand of type {type(v).__name__} "
                             f"(expected a Tensor, an ndarray or a number)")
-    dt = _result_dtype(dtypes, numbers)
+    dt = _result_dtype(dtypes, numbers, zero_dim)
     if floating and dt.kind != "f":
         dt = _FLOAT32
     for i, v in enumerate(out):
         if not isinstance(v, Tensor):
             out[i] = np.asarray(v, dtype=dt)
-        elif v._data.dtype != dt and v._data.dtype.kind != "f":
-            out[i] = _apply(ops.Cast, (v,), dtype=dt)  # an integer tensor: it never requires grad
+        elif v._data.dtype != dt and (v._data.dtype.kind != "f" or v._data.ndim == 0):
+            # integer tensors, and a 0-d tensor wider than the result (NumPy would widen
+            # the result to it); the Cast op casts the gradient back
+            out[i] = _apply(ops.Cast, (v,), dtype=dt)
     return out, const
 
 
