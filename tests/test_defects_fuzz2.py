@@ -153,3 +153,28 @@ def test_a_zero_d_operand_of_a_wider_float_gets_its_gradient_in_its_own_dtype():
         y.sum().backward()
         assert str(b.grad.dtype).endswith("float64") and str(a.grad.dtype).endswith("float32")
         assert b.grad.item() == 6.0
+
+
+@pytest.mark.parametrize("overwrite", ["zero_", "fill_", "copy_"])
+def test_an_overwritten_tensor_sends_zeros_back_and_checks_what_it_overwrote(overwrite):
+    """x·2 then zero_/fill_/copy_: x.grad was None (torch: zeros), and an overwritten
+    output that an op kept (exp) went unchecked (torch raises)."""
+    def write(lib, y):
+        if overwrite == "copy_":
+            y.copy_(lib.tensor(np.full(3, 5.0)))
+        else:
+            getattr(y, overwrite)(*(() if overwrite == "zero_" else (2.0,)))
+    grads = []
+    for lib in (tg, torch):
+        x = lib.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+        y = x * 2.0
+        write(lib, y)
+        (y * 1.0).sum().backward()
+        grads.append(to_np(x.grad))
+        x = lib.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+        y = x.exp()
+        write(lib, y)
+        with pytest.raises(RuntimeError, match="modified by an in-?place operation"):
+            y.sum().backward()
+    np.testing.assert_array_equal(grads[0], grads[1])
+    assert grads[0].tolist() == [0.0, 0.0, 0.0]

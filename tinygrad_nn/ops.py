@@ -480,7 +480,8 @@ class Clone(Function):
 
 class Copy(Function):
     """`a.copy_(src)`: the result is `src` broadcast to a's shape in a's dtype; the old
-    values of `a` are gone, so `a` gets no gradient."""
+    values of `a` are gone, so `a`'s gradient is zero (a zero array, as PyTorch: the graph
+    before the copy is still walked, and `.grad` of its leaves becomes zeros, not None)."""
 
     def forward(self, a, src):
         self.dtype, self.src_shape = src.dtype, src.shape
@@ -491,8 +492,10 @@ class Copy(Function):
                              f"shape {a.shape}") from None
 
     def backward(self, g):
-        return (None, unbroadcast(g, self.src_shape).astype(self.dtype) if self.needs[1]
-                else None)
+        na, ns = self.needs
+        return (np.zeros_like(g) if na else None,
+                unbroadcast(g, self.src_shape).astype(self.dtype) if ns else None)
+
 
 
 class Dropout(Function):
