@@ -178,3 +178,21 @@ def test_an_overwritten_tensor_sends_zeros_back_and_checks_what_it_overwrote(ove
             y.sum().backward()
     np.testing.assert_array_equal(grads[0], grads[1])
     assert grads[0].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_a_zero_d_gradient_is_an_array_in_grad_in_hooks_and_in_autograd_grad():
+    """Div of 0-d arrays gives NumPy scalars; stored as .grad, the next backward into it
+    raised TypeError (found by a second review, 2026-12-08)."""
+    a = tg.tensor(np.float64(0.5), requires_grad=True)
+    (a / a).backward()
+    assert type(a.grad.data) is np.ndarray
+    (a * 2).backward()
+    assert a.grad.item() == 2.0
+    seen = []
+    b = tg.tensor(np.float64(0.5), requires_grad=True)
+    h = b / b
+    h.register_hook(lambda t: seen.append(type(t.data)))
+    h.backward()
+    assert seen == [np.ndarray]
+    (g,) = tg.autograd.grad(b / b, [b])
+    assert type(g.data) is np.ndarray

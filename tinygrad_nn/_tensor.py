@@ -435,7 +435,7 @@ def _index(idx: Any) -> Any:
 def _call_hook(hook: Any, g: np.ndarray) -> np.ndarray:
     """Run a user hook with the gradient as a Tensor; a returned Tensor or array replaces
     it."""
-    result = hook(_wrap(g))
+    result = hook(_wrap(np.asarray(g)))
     if result is None:
         return g
     arr = result._data if isinstance(result, Tensor) else np.asarray(result)
@@ -743,11 +743,14 @@ class Tensor:
 
     def _wrap_like(self, g: np.ndarray) -> Tensor:
         """A gradient array as a new leaf tensor of this tensor's dtype."""
+        g = np.asarray(g)  # (a NumPy scalar from a 0-d op becomes a 0-d array)
         return _wrap(g if g.dtype == self._data.dtype else g.astype(self._data.dtype))
 
     def _accumulate_grad(self, g: np.ndarray, handed: set, run_hooks: bool = True) -> None:
         """Add a leaf's gradient `g` into `.grad` (in place once it exists, as PyTorch).
         The first time, own a private copy unless `g` is a fresh array no other leaf holds."""
+        if type(g) is not np.ndarray:  # a NumPy scalar: 0-d ops' gradients can be one
+            g = np.asarray(g)
         if run_hooks and self._hooks:
             g = autograd._run_hooks(self._hooks, g)
         if g.dtype != self._data.dtype:
