@@ -196,3 +196,23 @@ def test_a_zero_d_gradient_is_an_array_in_grad_in_hooks_and_in_autograd_grad():
     assert seen == [np.ndarray]
     (g,) = tg.autograd.grad(b / b, [b])
     assert type(g.data) is np.ndarray
+
+
+@pytest.mark.parametrize("case", ["0-d leaf", "0-d non-leaf", "0-d view", "int tensor"])
+def test_an_operand_cast_for_promotion_still_sees_in_place_changes(case):
+    """The promoted copy of a 0-d (or integer) operand is what the op keeps; a change of
+    the operand in place before backward must still be refused, as torch refuses it."""
+    for lib in (tg, torch):
+        x = lib.tensor(np.ones(3, np.float32), requires_grad=True)
+        if case == "0-d leaf":
+            s = lib.tensor(np.array(1.5, np.float16))
+        elif case == "0-d non-leaf":
+            s = lib.tensor(np.array(2.0), requires_grad=True) * 1
+        elif case == "0-d view":
+            s = lib.tensor(np.array([2.0, 3.0]))[0]
+        else:
+            s = lib.tensor(np.array([1, 2, 3], np.int32))
+        y = x * s
+        s.add_(1)
+        with pytest.raises(RuntimeError, match="modified by an in-?place operation"):
+            y.sum().backward()

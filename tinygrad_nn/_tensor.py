@@ -375,8 +375,11 @@ def _operands(name: str, values: Sequence[Any], floating: bool = False) -> tuple
             out[i] = np.asarray(v, dtype=dt)
         elif v._data.dtype != dt and (v._data.dtype.kind != "f" or v._data.ndim == 0):
             # integer tensors, and a 0-d tensor wider than the result (NumPy would widen
-            # the result to it); the Cast op casts the gradient back
+            # the result to it); the Cast op casts the gradient back. The cast copy counts
+            # v's versions, so an op that keeps it sees an in-place change of v (as torch,
+            # whose kernels promote inside and keep v itself)
             out[i] = _apply(ops.Cast, (v,), dtype=dt)
+            out[i]._vc = v._vc
     return out, const
 
 
