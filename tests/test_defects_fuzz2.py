@@ -216,3 +216,25 @@ def test_an_operand_cast_for_promotion_still_sees_in_place_changes(case):
         s.add_(1)
         with pytest.raises(RuntimeError, match="modified by an in-?place operation"):
             y.sum().backward()
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")  # relu(−1)·inf in forward
+def test_relu_sends_zero_where_it_is_off_even_for_an_infinite_gradient():
+    """g·(o > 0) gave NaN (inf·0) where torch's threshold_backward gives 0; the compiled
+    kernel does as the op does."""
+    a = np.array([-1.0, 0.0, 2.0, np.nan], np.float32)
+    scale = np.array([np.inf, np.inf, np.inf, 1.0], np.float32)
+    grads = []
+    for lib in (tg, torch):
+        x = lib.tensor(a, requires_grad=True)
+        (x.relu() * lib.tensor(scale)).sum().backward()
+        grads.append(to_np(x.grad))
+    np.testing.assert_array_equal(grads[0], grads[1])
+
+    def step(x, s):
+        (x.relu() * s).sum().backward()
+        return x.grad
+    compiled = tg.compile(step)
+    for _ in range(3):
+        got = compiled(tg.tensor(a, requires_grad=True), tg.tensor(scale))
+        np.testing.assert_array_equal(got.data, grads[0])

@@ -885,9 +885,10 @@ def _bw_elementwise(instr: _Backward, plan: Plan) -> Any:
         return _calls((mul, (out, out, tmp)), (sub, (one, tmp, tmp)), (mul, (g, tmp, ta)))
     if op is ops.Exp:
         return _calls((mul, (g, out, ta)))
-    if op is ops.ReLU:  # g·(o > 0)
+    if op is ops.ReLU:  # where(o ≤ 0, 0, g), as the op
         mask = np.empty(out.shape, dtype=bool)
-        return _calls((np.greater, (out, zero, mask)), (mul, (g, mask, ta)))
+        return _calls((np.less_equal, (out, zero, mask)), (np.copyto, (ta, g)),
+                      (np.copyto, (ta, zero, "unsafe", mask)))
     if op is ops.Pow:
         a, b = ins
         if instr.outs[1] is not None or isinstance(b, np.ndarray) or b != 2:

@@ -390,8 +390,8 @@ class ReLU(Function):
         self.out = out = np.maximum(a, 0, dtype=a.dtype)
         return out
 
-    def backward(self, g):
-        return (g * (self.out > 0),)
+    def backward(self, g):  # where the output is ≤ 0 the gradient is 0, even for an
+        return (np.where(self.out <= 0, 0, g),)  # infinite g (g·0 would be NaN), as torch
 
 
 class LeakyReLU(Function):
