@@ -196,6 +196,11 @@ def test_a_zero_d_gradient_is_an_array_in_grad_in_hooks_and_in_autograd_grad():
     assert seen == [np.ndarray]
     (g,) = tg.autograd.grad(b / b, [b])
     assert type(g.data) is np.ndarray
+    c = tg.tensor(np.float64(0.5), requires_grad=True)
+    h = c / c
+    h.retain_grad()  # its gradient comes from Div's backward: a NumPy scalar
+    (h / h).backward()
+    assert type(h.grad.data) is np.ndarray and h.grad.shape == ()
 
 
 @pytest.mark.parametrize("case", ["0-d leaf", "0-d non-leaf", "0-d view", "int tensor"])

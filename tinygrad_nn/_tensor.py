@@ -438,7 +438,7 @@ def _index(idx: Any) -> Any:
 def _call_hook(hook: Any, g: np.ndarray) -> np.ndarray:
     """Run a user hook with the gradient as a Tensor; a returned Tensor or array replaces
     it."""
-    result = hook(_wrap(np.asarray(g)))
+    result = hook(_wrap(g))
     if result is None:
         return g
     arr = result._data if isinstance(result, Tensor) else np.asarray(result)
@@ -753,7 +753,7 @@ class Tensor:
         """Add a leaf's gradient `g` into `.grad` (in place once it exists, as PyTorch).
         The first time, own a private copy unless `g` is a fresh array no other leaf holds."""
         if type(g) is not np.ndarray:  # a NumPy scalar: 0-d ops' gradients can be one
-            g = np.asarray(g)
+            g = np.asarray(g)  # (hooks convert too: `_run_hooks`)
         if run_hooks and self._hooks:
             g = autograd._run_hooks(self._hooks, g)
         if g.dtype != self._data.dtype:

@@ -203,7 +203,7 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
-    return np.asarray(grad)  # a sum to shape () gives a NumPy scalar
+    return grad
 
 
 # --------------------------------------------------------------------------- backward
@@ -215,8 +215,10 @@ def graph_node(t: Any) -> Any:
 
 
 def _run_hooks(hooks: list | None, grad: np.ndarray) -> np.ndarray:
-    """Apply tensor hooks (register_hook) in order; a hook's non-None result replaces the
-    gradient."""
+    """Apply tensor hooks (register_hook, retain_grad) in order; a hook's non-None result
+    replaces the gradient. Hooks see an array: a 0-d op's gradient can be a NumPy scalar."""
+    if hooks:
+        grad = np.asarray(grad)
     for hook in hooks or ():
         grad = hook(grad)
     return grad

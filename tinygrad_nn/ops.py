@@ -497,7 +497,6 @@ class Copy(Function):
                 unbroadcast(g, self.src_shape).astype(self.dtype) if ns else None)
 
 
-
 class Dropout(Function):
     """Zero each element with probability p and scale the rest by 1/(1−p); the mask is
     drawn from `generator` at every call (a function giving the generator is called then,
